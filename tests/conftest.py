@@ -1,0 +1,42 @@
+"""Shared fixtures: one real PostgreSQL cluster per test session, a fresh database per test."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.pgcluster import PostgresCluster, free_port
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PostgresCluster]:
+    root = Path(tempfile.mkdtemp(prefix="workbench-pg-"))
+    os.chmod(root, 0o755)
+    cluster = PostgresCluster(root / "data", free_port())
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop("immediate")
+
+
+@pytest.fixture()
+def pg_env(pg_cluster: PostgresCluster) -> Iterator[dict[str, str]]:
+    """POSTGRES_* settings for a brand-new empty database, dropped after the test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = pg_cluster.env()
+    conninfo = (
+        f"host={admin['POSTGRES_HOST']} port={admin['POSTGRES_PORT']} "
+        f"user={admin['POSTGRES_USER']} password={admin['POSTGRES_PASSWORD']} dbname=postgres"
+    )
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield pg_cluster.env(name)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

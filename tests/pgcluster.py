@@ -1,0 +1,146 @@
+"""A throwaway PostgreSQL cluster for tests and local development.
+
+Uses the real server binaries: `postgres` on PATH, then /usr/lib/postgresql/*/bin, then the
+binaries bundled by the PyPI package `pgserver`. PostgreSQL refuses to run as root, so when the
+caller is root the cluster is initialised and run as the `postgres` system user.
+
+    python -m tests.pgcluster start --dir /tmp/pgdev --port 55432   # prints export lines
+    python -m tests.pgcluster stop --dir /tmp/pgdev
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+TEST_PASSWORD = "s3cr3t-Test-Passw0rd"  # noqa: S105 - a throwaway cluster; tests grep logs for it
+
+
+def find_bindir() -> Path:
+    on_path = shutil.which("pg_ctl")
+    candidates = [Path(on_path).parent] if on_path else []
+    candidates += [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)]
+    try:
+        import pgserver
+
+        candidates.append(Path(pgserver.__file__).parent / "pginstall" / "bin")
+    except ImportError:
+        pass
+    for bindir in candidates:
+        if (bindir / "initdb").exists() and (bindir / "postgres").exists():
+            return bindir
+    raise RuntimeError(
+        "No PostgreSQL server binaries found. Install them (apt-get install postgresql-15) "
+        "or run `uv sync` so the bundled `pgserver` binaries are available."
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class PostgresCluster:
+    datadir: Path
+    port: int
+    user: str = "postgres"
+    password: str = TEST_PASSWORD
+
+    def _as_owner(self, cmd: list[str]) -> list[str]:
+        if os.geteuid() == 0:
+            return ["runuser", "-u", "postgres", "--", *cmd]
+        return cmd
+
+    def _chown(self, path: Path) -> None:
+        if os.geteuid() == 0:
+            entry = pwd.getpwnam("postgres")
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
+    def start(self) -> None:
+        bindir = find_bindir()
+        self.datadir.mkdir(parents=True, exist_ok=True)
+        self._chown(self.datadir)
+        self.datadir.chmod(0o700)
+        if not (self.datadir / "PG_VERSION").exists():
+            pwfile = self.datadir.parent / f".{self.datadir.name}.pw"
+            pwfile.write_text(self.password + "\n")
+            self._chown(pwfile)
+            subprocess.run(
+                self._as_owner([
+                    str(bindir / "initdb"), "-D", str(self.datadir), "-U", self.user,
+                    "--pwfile", str(pwfile), "--auth", "scram-sha-256", "-E", "UTF8",
+                    "--locale", "C",
+                ]),
+                check=True, stdout=subprocess.DEVNULL,
+            )
+            pwfile.unlink()
+            with (self.datadir / "postgresql.conf").open("a") as conf:
+                conf.write(
+                    "\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+                    "max_connections = 200\nshared_buffers = 256MB\n"
+                    f"unix_socket_directories = '{self.datadir}'\n"
+                )
+        subprocess.run(
+            self._as_owner([
+                str(bindir / "pg_ctl"), "-D", str(self.datadir), "-w", "-t", "60",
+                "-l", str(self.datadir / "server.log"),
+                "-o", f"-p {self.port} -h 127.0.0.1", "start",
+            ]),
+            check=True, stdout=subprocess.DEVNULL,
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        bindir = find_bindir()
+        subprocess.run(
+            self._as_owner([str(bindir / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop"]),
+            check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+
+    def restart(self) -> None:
+        self.stop("immediate")
+        time.sleep(0.5)
+        self.start()
+
+    def env(self, dbname: str = "postgres") -> dict[str, str]:
+        return {
+            "POSTGRES_HOST": "127.0.0.1",
+            "POSTGRES_PORT": str(self.port),
+            "POSTGRES_USER": self.user,
+            "POSTGRES_PASSWORD": self.password,
+            "POSTGRES_DB": dbname,
+            "POSTGRES_SSLMODE": "disable",
+        }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("action", choices=["start", "stop"])
+    parser.add_argument("--dir", default="/tmp/workbench-pgdev")
+    parser.add_argument("--port", type=int, default=55432)
+    args = parser.parse_args()
+    cluster = PostgresCluster(Path(args.dir) / "data", args.port)
+    if args.action == "start":
+        Path(args.dir).mkdir(parents=True, exist_ok=True)
+        os.chmod(args.dir, 0o755)
+        cluster.start()
+        for key, value in cluster.env().items():
+            print(f"export {key}={value}")
+    else:
+        cluster.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
