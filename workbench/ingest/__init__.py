@@ -1,0 +1,1 @@
+"""Raw landing: stream CSV / JSON Lines files into the `raw` schema (DESIGN §2-3)."""

@@ -1,0 +1,76 @@
+"""DDL for the raw landing schema, exactly as the common contract states it.
+
+`workbench ingest` calls :func:`ensure_raw_schema` before every load; dbt, the runner and tests
+call it to get the same tables. Every statement is idempotent, and a transaction-scoped advisory
+lock serialises concurrent callers (two `CREATE ... IF NOT EXISTS` racing on the catalog can
+otherwise fail with a unique violation).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+RAW_SCHEMA = "raw"
+RECORD_TABLES = ("transactions", "products")
+SOURCES = ("csv", "jsonl", "webhook", "gdrive", "api")
+
+# Any stable 64-bit number; it only has to differ from the runner's per-layer locks.
+_DDL_LOCK_KEY = 7_361_904_122_001
+
+_RECORD_TABLE_DDL = """
+create table if not exists raw.{table} (
+    raw_id          bigint generated always as identity primary key,
+    payload         jsonb       not null,
+    source          text        not null
+                    constraint {table}_source_check
+                    check (source in ('csv', 'jsonl', 'webhook', 'gdrive', 'api')),
+    source_file     text        not null,
+    source_row      bigint      not null,
+    batch_id        text        not null,
+    payload_sha256  text        not null,
+    ingested_at     timestamptz not null default now(),
+    constraint {table}_source_file_row_sha_key unique (source_file, source_row, payload_sha256)
+)
+"""
+
+_INGEST_ERRORS_DDL = """
+create table if not exists raw.ingest_errors (
+    error_id     bigint generated always as identity primary key,
+    entity       text,
+    source       text,
+    source_file  text,
+    source_row   bigint,
+    raw_text     text,
+    reason       text,
+    batch_id     text,
+    ingested_at  timestamptz default now(),
+    constraint ingest_errors_entity_file_row_key unique (entity, source_file, source_row)
+)
+"""
+
+
+def raw_schema_statements() -> list[str]:
+    """The DDL, in order. Exposed so docs and tests can show exactly what runs."""
+    statements = [f"create schema if not exists {RAW_SCHEMA}"]
+    for table in RECORD_TABLES:
+        statements.append(_RECORD_TABLE_DDL.format(table=table))
+        # Freshness checks and incremental bronze read the newest landings first.
+        statements.append(
+            f"create index if not exists {table}_ingested_at_idx on raw.{table} (ingested_at)"
+        )
+    statements.append(_INGEST_ERRORS_DDL)
+    return statements
+
+
+def ensure_raw_schema(conn: psycopg.Connection[Any]) -> None:
+    """Create schema `raw` and its three tables when missing; safe to call any number of times.
+
+    Runs in ``conn.transaction()``: committed on return unless the caller already holds an
+    open transaction, in which case it becomes part of it (a savepoint).
+    """
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute("select pg_advisory_xact_lock(%s)", (_DDL_LOCK_KEY,))
+        for statement in raw_schema_statements():
+            cur.execute(statement.encode())
