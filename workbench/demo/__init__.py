@@ -1,0 +1,1 @@
+"""`workbench demo`: the whole pipeline on a laptop."""

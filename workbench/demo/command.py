@@ -1,0 +1,104 @@
+"""`workbench demo`: sample data → ingest → all layers → docs → summary, on one machine.
+
+Uses the server named by POSTGRES_* when POSTGRES_HOST is set (and leaves the tables there);
+otherwise starts an embedded PostgreSQL under the work directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import structlog
+
+from workbench import cli
+from workbench.config import PostgresSettings, dbt_project_dir
+from workbench.db import connect
+from workbench.demo import summary as summary_mod
+from workbench.demo.embedded import start_embedded
+from workbench.demo.scoring import read_ground_truth, score
+
+log = structlog.get_logger("workbench.demo")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workdir", default=".demo", help="data, embedded database, summary")
+    parser.add_argument("--transactions", type=int, default=120_000)
+    parser.add_argument("--bad-share", default="0.02", help="share of bad records (0..0.5)")
+    parser.add_argument("--seed", default="42")
+    parser.add_argument("--skip-docs", action="store_true", help="do not generate dbt docs")
+
+
+def _steps(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, list[str]]]:
+    steps = [
+        (
+            "generate sample data",
+            [
+                "sample-data",
+                "--out",
+                str(data_dir),
+                "--transactions",
+                str(args.transactions),
+                "--bad-share",
+                str(args.bad_share),
+                "--seed",
+                str(args.seed),
+            ],
+        ),
+        ("ingest products", ["ingest", str(data_dir / "products.jsonl"), "--entity", "products"]),
+        (
+            "ingest transactions",
+            ["ingest", str(data_dir / "transactions-*.jsonl"), "--entity", "transactions"],
+        ),
+        ("run all layers", ["run", "--layer", "all"]),
+    ]
+    if not args.skip_docs:
+        steps.append(("generate docs", ["docs"]))
+    return steps
+
+
+def execute(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    workdir = Path(args.workdir).resolve()
+    data_dir = workdir / "data"
+    server = None
+    if PostgresSettings.configured():
+        settings = PostgresSettings.from_env()
+        log.info("demo.database", mode="configured", target=settings.describe())
+    else:
+        settings, server = start_embedded(workdir / "pgdata")
+        log.info("demo.database", mode="embedded", target=settings.describe())
+    os.environ.update(settings.as_env())
+
+    target = Path(os.environ.get("DBT_TARGET_PATH", str(dbt_project_dir() / "target")))
+    run_exit = 0
+    tests: dict[str, int] = {}
+    for title, argv in _steps(args, data_dir):
+        log.info("demo.step", step=title)
+        code = cli.main(argv)
+        if argv[0] == "run":
+            run_exit = code
+            tests = summary_mod.test_results(target / "run_results.json")
+        if code != 0 and not (argv[0] == "run" and code == 1):
+            log.error("demo.failed", step=title, exit_code=code)
+            return code
+
+    with connect(settings) as conn:
+        result = summary_mod.DemoSummary(
+            rows=summary_mod.count_rows(conn),
+            rejected_by_reason=summary_mod.rejected_by_reason(conn),
+            tests=tests,
+            anomalies=score(
+                read_ground_truth(data_dir / "anomalies.csv"), summary_mod.flagged_anomalies(conn)
+            ),
+            docs_path="" if args.skip_docs else str(target / "index.html"),
+            elapsed_seconds=time.monotonic() - started,
+        )
+    (workdir / "summary.json").write_text(json.dumps(result.as_dict(), indent=2) + "\n")
+    print(summary_mod.render(result), flush=True)
+    if server is not None:
+        print(f"Embedded PostgreSQL: {settings.host} (stopped on exit; data kept in {workdir})")
+    return run_exit
