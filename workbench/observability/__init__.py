@@ -1,0 +1,1 @@
+"""What a run leaves behind for operators: JSON logs, history in PostgreSQL, Prometheus metrics."""

@@ -1,0 +1,1 @@
+"""`workbench run`: one medallion layer through dbt build, locked, logged, recorded, measured."""

@@ -1,0 +1,66 @@
+"""`workbench run --layer L`: dbt build of one layer's selector (see docs/operate.md)."""
+
+from __future__ import annotations
+
+import argparse
+
+import structlog
+
+from workbench.config import ConfigError, PostgresSettings, dbt_project_dir
+from workbench.observability.labels import argo_labels
+from workbench.observability.logging import ensure_logging_configured
+from workbench.run.exit_codes import ExitCode
+from workbench.run.invocation import run_layer
+from workbench.run.params import LAYERS, LOCK_TIMEOUT_ENV, ParamError, parse_run_params
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--layer", required=True, help=f"one of: {', '.join(LAYERS)}")
+    parser.add_argument(
+        "--select", default="", help="dbt selection that replaces the layer's selector"
+    )
+    parser.add_argument(
+        "--exclude", default="", help="dbt exclusion that replaces the layer's selector"
+    )
+    parser.add_argument(
+        "--full-refresh",
+        nargs="?",
+        const="true",
+        default="",
+        metavar="true|false",
+        help="rebuild incremental models from scratch",
+    )
+    parser.add_argument(
+        "--vars", default="", help="JSON object, e.g. '{\"anomaly_z_threshold\": 2.5}'"
+    )
+    parser.add_argument(
+        "--lock-timeout",
+        default="",
+        metavar="SECONDS",
+        help=f"wait this long for the layer lock (env {LOCK_TIMEOUT_ENV}; default 600)",
+    )
+
+
+def execute(args: argparse.Namespace) -> int:
+    ensure_logging_configured()
+    log = structlog.get_logger("workbench.run")
+    labels = argo_labels()
+    try:
+        params = parse_run_params(
+            layer=args.layer,
+            select=args.select,
+            exclude=args.exclude,
+            full_refresh=args.full_refresh,
+            vars_json=args.vars,
+            lock_timeout=args.lock_timeout,
+        )
+        settings = PostgresSettings.from_env()
+    except (ParamError, ConfigError) as exc:
+        log.error("invalid_parameters", error=str(exc), **labels)
+        return int(ExitCode.RUNTIME_ERROR)
+    project_dir = dbt_project_dir()
+    if not (project_dir / "dbt_project.yml").is_file():
+        log.error("dbt_project_missing", project_dir=str(project_dir), hint="set DBT_PROJECT_DIR")
+        return int(ExitCode.RUNTIME_ERROR)
+    result = run_layer(params, settings, project_dir, labels)
+    return result.exit_code

@@ -1,0 +1,148 @@
+"""`dbt build` through dbt's Python entry point, with an event callback that sees every node."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from workbench.observability.records import TEST_RESOURCE_TYPES, NodeResult
+from workbench.run.params import RunParams
+
+NodeCallback = Callable[[NodeResult], None]
+
+
+def build_args(params: RunParams, project_dir: Path) -> list[str]:
+    """dbt CLI arguments: a list handed to dbtRunner, never a shell string."""
+    args = [
+        "build",
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(project_dir),
+        # dbt's console logger is off: stdout/stderr carry only our structured events;
+        # dbt's detailed log still goes, as JSON, to its log file (DBT_LOG_PATH).
+        "--log-level",
+        "none",
+        "--log-format-file",
+        "json",
+        "--no-use-colors",
+        "--no-send-anonymous-usage-stats",
+    ]
+    if params.select is None and params.exclude is None:
+        args += ["--selector", params.layer]
+    if params.select is not None:
+        args += ["--select", params.select]
+    if params.exclude is not None:
+        args += ["--exclude", params.exclude]
+    if params.full_refresh:
+        args.append("--full-refresh")
+    if params.vars:
+        args += ["--vars", json.dumps(dict(params.vars))]
+    return args
+
+
+def _parse_dbt_time(text: str) -> datetime | None:
+    # dbt reports naive UTC timestamps ("2026-11-25T18:43:16.691905").
+    if not text:
+        return None
+    stamp = datetime.fromisoformat(text.rstrip("Z"))
+    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp
+
+
+def _rows_affected(response: Any) -> int | None:
+    value = response.get("rows_affected") if hasattr(response, "get") else None
+    if isinstance(value, int | float) and value >= 0:
+        return int(value)
+    return None
+
+
+def node_from_event(data: Any) -> NodeResult:
+    """A NodeFinished event (its protobuf `data`) as a NodeResult."""
+    info, result = data.node_info, data.run_result
+    is_test = info.resource_type in TEST_RESOURCE_TYPES
+    return NodeResult(
+        unique_id=info.unique_id,
+        name=info.node_name,
+        resource_type=info.resource_type,
+        status=result.status or info.node_status,
+        started_at=_parse_dbt_time(info.node_started_at),
+        finished_at=_parse_dbt_time(info.node_finished_at),
+        duration_seconds=float(result.execution_time),
+        rows_affected=_rows_affected(dict(result.adapter_response.items())),
+        failures=int(result.num_failures) if is_test else None,
+        message=result.message or None,
+    )
+
+
+def node_from_run_result(result: Any) -> NodeResult:
+    """An entry of RunExecutionResult.results (for nodes no event reported, e.g. skipped)."""
+    node = result.node
+    started = finished = None
+    for timing in getattr(result, "timing", []) or []:
+        started = started or timing.started_at
+        finished = timing.completed_at or finished
+    failures = getattr(result, "failures", None)
+    is_test = str(node.resource_type) in TEST_RESOURCE_TYPES
+    return NodeResult(
+        unique_id=node.unique_id,
+        name=node.name,
+        resource_type=str(node.resource_type),
+        status=str(result.status),
+        started_at=started.replace(tzinfo=UTC) if started else None,
+        finished_at=finished.replace(tzinfo=UTC) if finished else None,
+        duration_seconds=float(getattr(result, "execution_time", 0.0) or 0.0),
+        rows_affected=_rows_affected(getattr(result, "adapter_response", None) or {}),
+        failures=int(failures) if is_test and failures is not None else None,
+        message=getattr(result, "message", None) or None,
+    )
+
+
+@dataclass
+class BuildOutcome:
+    """What dbt reported: its verdict, the exception if it raised, every node it finished."""
+
+    success: bool
+    exception: BaseException | None
+    nodes: list[NodeResult] = field(default_factory=list)
+    dbt_invocation_id: str | None = None
+    completed: bool = False  # dbt produced a run result (it got as far as executing nodes)
+
+
+@dataclass
+class _EventCollector:
+    on_node: NodeCallback
+    nodes: dict[str, NodeResult] = field(default_factory=dict)
+    invocation_id: str | None = None
+
+    def __call__(self, msg: Any) -> None:
+        self.invocation_id = self.invocation_id or msg.info.invocation_id or None
+        if msg.info.name == "NodeFinished":
+            node = node_from_event(msg.data)
+            self.nodes[node.unique_id] = node
+            self.on_node(node)
+
+
+def run_dbt_build(args: Sequence[str], on_node: NodeCallback) -> BuildOutcome:
+    from dbt.cli.main import dbtRunner
+
+    collector = _EventCollector(on_node)
+    result = dbtRunner(callbacks=[collector]).invoke(list(args))
+    outcome = BuildOutcome(
+        success=bool(result.success),
+        exception=result.exception,
+        dbt_invocation_id=collector.invocation_id,
+    )
+    run_results = getattr(result.result, "results", None)
+    if run_results is not None:
+        outcome.completed = True
+        for entry in run_results:
+            if entry.node.unique_id not in collector.nodes:
+                node = node_from_run_result(entry)
+                collector.nodes[node.unique_id] = node
+                on_node(node)
+    outcome.nodes = list(collector.nodes.values())
+    return outcome

@@ -1,0 +1,161 @@
+"""One `workbench run`: lock the layer, dbt build, log every node, record and publish the result."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import structlog
+
+from workbench.config import PostgresSettings
+from workbench.db import connect
+from workbench.observability.records import InvocationResult, NodeResult
+from workbench.run.dbt_build import build_args, run_dbt_build
+from workbench.run.exit_codes import ExitCode, classify_build
+from workbench.run.lock import LockTimeoutError, layer_locks
+from workbench.run.params import RunParams
+
+BoundLogger = Any
+log: BoundLogger = structlog.get_logger("workbench.run")
+
+# Called with the finished invocation (history, metrics). Each must log its own failures and
+# never raise: recording a run never changes its exit code.
+Publisher = Callable[[InvocationResult, PostgresSettings], None]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class _Progress:
+    """What is known so far; filled in as the run gets further."""
+
+    started: datetime = field(default_factory=_now)
+    lock_wait: float = 0.0
+    exit_code: ExitCode = ExitCode.RUNTIME_ERROR
+    error: str | None = None
+    nodes: list[NodeResult] = field(default_factory=list)
+    dbt_invocation_id: str | None = None
+    log: BoundLogger = field(default_factory=lambda: log)
+
+
+def _log_node(logger: BoundLogger, layer: str, node: NodeResult) -> None:
+    method = logger.error if node.failed else logger.info
+    method(
+        "dbt_node",
+        layer=layer,
+        node_id=node.unique_id,
+        resource_type=node.resource_type,
+        status=node.status,
+        duration_seconds=round(node.duration_seconds, 3),
+        rows_affected=node.rows_affected,
+        failures=node.failures,
+        message=node.message,
+    )
+
+
+def _build(params: RunParams, project_dir: Path, progress: _Progress) -> None:
+    # dbt calls back from its worker threads, where contextvars are not bound: bind explicitly.
+    logger = progress.log
+    outcome = run_dbt_build(
+        build_args(params, project_dir), lambda node: _log_node(logger, params.layer, node)
+    )
+    progress.nodes, progress.dbt_invocation_id = outcome.nodes, outcome.dbt_invocation_id
+    progress.exit_code = classify_build(
+        success=outcome.success,
+        exception=outcome.exception,
+        completed=outcome.completed,
+        node_messages=[node.message for node in outcome.nodes if node.failed],
+    )
+    if outcome.exception is not None:
+        progress.error = f"{type(outcome.exception).__name__}: {outcome.exception}"
+    elif progress.exit_code == ExitCode.RUNTIME_ERROR:
+        progress.error = "database connection lost during the run"
+
+
+def _locked_build(
+    params: RunParams, settings: PostgresSettings, project_dir: Path, progress: _Progress
+) -> None:
+    logger = progress.log
+
+    def waiting(name: str) -> None:
+        logger.info("lock_waiting", lock=name, timeout_seconds=params.lock_timeout_seconds)
+
+    try:
+        with connect(settings, autocommit=True) as lock_conn:
+            lock_conn.execute("set application_name = 'dbt-workbench-lock'")
+            with layer_locks(
+                lock_conn, params.layer, params.lock_timeout_seconds, on_wait=waiting
+            ) as waited:
+                progress.lock_wait, progress.started = waited, _now()
+                logger.info(
+                    "dbt_build_started",
+                    layer=params.layer,
+                    selection=params.selection,
+                    lock_wait_seconds=round(waited, 3),
+                )
+                _build(params, project_dir, progress)
+    except LockTimeoutError as exc:
+        progress.error = str(exc)
+    except psycopg.Error as exc:
+        progress.error = f"cannot reach PostgreSQL at {settings.describe()}: {exc}".strip()
+
+
+def run_layer(
+    params: RunParams,
+    settings: PostgresSettings,
+    project_dir: Path,
+    labels: Mapping[str, str | None],
+    publishers: tuple[Publisher, ...] = (),
+) -> InvocationResult:
+    invocation_id = str(uuid.uuid4())
+    present = {key: value for key, value in labels.items() if value}
+    progress = _Progress(log=log.bind(invocation_id=invocation_id, **present))
+    _locked_build(params, settings, project_dir, progress)
+    result = InvocationResult(
+        invocation_id=invocation_id,
+        layer=params.layer,
+        selection=params.selection,
+        select=params.select,
+        exclude=params.exclude,
+        full_refresh=params.full_refresh,
+        vars=params.vars,
+        started_at=progress.started,
+        finished_at=_now(),
+        lock_wait_seconds=progress.lock_wait,
+        exit_code=int(progress.exit_code),
+        error=progress.error,
+        dbt_invocation_id=progress.dbt_invocation_id,
+        labels=labels,
+        nodes=tuple(progress.nodes),
+    )
+    for publish in publishers:
+        publish(result, settings)
+    _log_invocation(progress.log, result)
+    return result
+
+
+def _log_invocation(logger: BoundLogger, result: InvocationResult) -> None:
+    method = logger.info if result.success else logger.error
+    method(
+        "dbt_invocation",
+        dbt_invocation_id=result.dbt_invocation_id,
+        layer=result.layer,
+        selection=result.selection,
+        full_refresh=result.full_refresh,
+        exit_code=result.exit_code,
+        success=result.success,
+        duration_seconds=round(result.duration_seconds, 3),
+        lock_wait_seconds=round(result.lock_wait_seconds, 3),
+        nodes_total=len(result.nodes),
+        nodes_by_status=result.node_counts(),
+        tests_failed=result.tests_failed,
+        failed_nodes=[node.unique_id for node in result.nodes if node.failed],
+        error=result.error,
+    )

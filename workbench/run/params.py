@@ -1,0 +1,150 @@
+"""Validation of every value that can arrive from a workflow parameter, before dbt starts.
+
+Workflows always pass every argument, so an empty string means "not given".
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+LAYERS = ("bronze", "silver", "gold", "platinum", "all", "maintenance")
+DEFAULT_LOCK_TIMEOUT_SECONDS = 600.0
+MAX_LOCK_TIMEOUT_SECONDS = 24 * 3600.0
+LOCK_TIMEOUT_ENV = "WORKBENCH_LOCK_TIMEOUT_SECONDS"
+
+MAX_SELECTION_LENGTH = 512
+# dbt node selection grammar: names, paths, methods (tag:), graph operators (+ @ *), set
+# operators (space, comma). Nothing a shell or dbt's option parser could interpret.
+_SELECTION_CHARS = re.compile(r"[A-Za-z0-9_.:+*@/,\- ]+")
+
+MAX_VARS_LENGTH = 2048
+
+
+class ParamError(ValueError):
+    """A parameter is invalid; the message names it and what is accepted."""
+
+
+def _z_threshold(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ParamError("vars.anomaly_z_threshold must be a number")
+    if not math.isfinite(value) or not 0 < value <= 20:
+        raise ParamError("vars.anomaly_z_threshold must be > 0 and <= 20")
+    return value
+
+
+# The only dbt vars a workflow may set, each with its own check.
+ALLOWED_VARS: Mapping[str, Callable[[object], object]] = {
+    "anomaly_z_threshold": _z_threshold,
+}
+
+
+@dataclass(frozen=True)
+class RunParams:
+    layer: str
+    select: str | None = None
+    exclude: str | None = None
+    full_refresh: bool = False
+    vars: Mapping[str, object] = field(default_factory=dict)
+    lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS
+
+    @property
+    def selection(self) -> str:
+        """What this run selects, for logs and history."""
+        if self.select is None and self.exclude is None:
+            return f"selector:{self.layer}"
+        parts = [f"select:{self.select}"] if self.select else []
+        parts += [f"exclude:{self.exclude}"] if self.exclude else []
+        return " ".join(parts)
+
+
+def parse_layer(text: str) -> str:
+    layer = text.strip()
+    if layer not in LAYERS:
+        raise ParamError(f"--layer must be one of {', '.join(LAYERS)}; got {text!r}")
+    return layer
+
+
+def parse_selection(option: str, text: str | None) -> str | None:
+    if text is None or not text.strip():
+        return None
+    value = " ".join(text.split())
+    if len(value) > MAX_SELECTION_LENGTH:
+        raise ParamError(f"{option} is longer than {MAX_SELECTION_LENGTH} characters")
+    if not _SELECTION_CHARS.fullmatch(value):
+        bad = sorted({c for c in value if not _SELECTION_CHARS.fullmatch(c)})
+        raise ParamError(
+            f"{option} may contain only letters, digits, space and _ . : + * @ / , - "
+            f"(dbt selection syntax); rejected characters: {' '.join(repr(c) for c in bad)}"
+        )
+    if any(token.startswith("-") for token in value.replace(",", " ").split()):
+        raise ParamError(f"{option} tokens may not start with '-' (they would read as options)")
+    return value
+
+
+def parse_full_refresh(text: str | None) -> bool:
+    if text is None or text.strip() == "":
+        return False
+    value = text.strip().lower()
+    if value not in ("true", "false"):
+        raise ParamError(f"--full-refresh must be true or false; got {text!r}")
+    return value == "true"
+
+
+def parse_vars(text: str | None) -> dict[str, object]:
+    if text is None or not text.strip():
+        return {}
+    if len(text) > MAX_VARS_LENGTH:
+        raise ParamError(f"--vars is longer than {MAX_VARS_LENGTH} characters")
+    try:
+        loaded = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParamError(f"--vars must be a JSON object: {exc.msg}") from None
+    if not isinstance(loaded, dict):
+        raise ParamError("--vars must be a JSON object, e.g. '{\"anomaly_z_threshold\": 2.5}'")
+    unknown = sorted(set(loaded) - set(ALLOWED_VARS))
+    if unknown:
+        raise ParamError(
+            f"--vars keys not allowed: {', '.join(unknown)}; allowed: {', '.join(ALLOWED_VARS)}"
+        )
+    return {key: ALLOWED_VARS[key](value) for key, value in loaded.items()}
+
+
+def parse_lock_timeout(text: str | None, env: Mapping[str, str] | None = None) -> float:
+    env = os.environ if env is None else env
+    source = "--lock-timeout"
+    if text is None or not text.strip():
+        text, source = env.get(LOCK_TIMEOUT_ENV, ""), LOCK_TIMEOUT_ENV
+    if not text.strip():
+        return DEFAULT_LOCK_TIMEOUT_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise ParamError(f"{source} must be a number of seconds; got {text!r}") from None
+    if not math.isfinite(seconds) or not 0 <= seconds <= MAX_LOCK_TIMEOUT_SECONDS:
+        raise ParamError(f"{source} must be between 0 and {MAX_LOCK_TIMEOUT_SECONDS:.0f} seconds")
+    return seconds
+
+
+def parse_run_params(
+    *,
+    layer: str,
+    select: str | None = None,
+    exclude: str | None = None,
+    full_refresh: str | None = None,
+    vars_json: str | None = None,
+    lock_timeout: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> RunParams:
+    return RunParams(
+        layer=parse_layer(layer),
+        select=parse_selection("--select", select),
+        exclude=parse_selection("--exclude", exclude),
+        full_refresh=parse_full_refresh(full_refresh),
+        vars=parse_vars(vars_json),
+        lock_timeout_seconds=parse_lock_timeout(lock_timeout, env),
+    )
