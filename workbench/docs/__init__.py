@@ -1,0 +1,1 @@
+"""dbt docs: generate the site (and the single-file static variant), publish it to S3."""
