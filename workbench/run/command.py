@@ -7,10 +7,12 @@ import argparse
 import structlog
 
 from workbench.config import ConfigError, PostgresSettings, dbt_project_dir
+from workbench.observability.history import read_last_success, record_history
 from workbench.observability.labels import argo_labels
 from workbench.observability.logging import ensure_logging_configured
+from workbench.observability.metrics import MetricsPusher
 from workbench.run.exit_codes import ExitCode
-from workbench.run.invocation import run_layer
+from workbench.run.invocation import Publisher, run_layer
 from workbench.run.params import LAYERS, LOCK_TIMEOUT_ENV, ParamError, parse_run_params
 
 
@@ -62,5 +64,9 @@ def execute(args: argparse.Namespace) -> int:
     if not (project_dir / "dbt_project.yml").is_file():
         log.error("dbt_project_missing", project_dir=str(project_dir), hint="set DBT_PROJECT_DIR")
         return int(ExitCode.RUNTIME_ERROR)
-    result = run_layer(params, settings, project_dir, labels)
+    publishers: list[Publisher] = [record_history]
+    pusher = MetricsPusher.from_env(read_last_success)
+    if pusher is not None:
+        publishers.append(pusher)
+    result = run_layer(params, settings, project_dir, labels, tuple(publishers))
     return result.exit_code
