@@ -37,6 +37,7 @@ class _Progress:
     """What is known so far; filled in as the run gets further."""
 
     started: datetime = field(default_factory=_now)
+    finished: datetime | None = None
     lock_wait: float = 0.0
     exit_code: ExitCode = ExitCode.RUNTIME_ERROR
     error: str | None = None
@@ -101,6 +102,8 @@ def _locked_build(
                     lock_wait_seconds=round(waited, 3),
                 )
                 _build(params, project_dir, progress)
+                # Stamped while the locks are held: recorded intervals of one layer never overlap.
+                progress.finished = _now()
     except LockTimeoutError as exc:
         progress.error = str(exc)
     except psycopg.Error as exc:
@@ -127,7 +130,7 @@ def run_layer(
         full_refresh=params.full_refresh,
         vars=params.vars,
         started_at=progress.started,
-        finished_at=_now(),
+        finished_at=progress.finished or _now(),
         lock_wait_seconds=progress.lock_wait,
         exit_code=int(progress.exit_code),
         error=progress.error,

@@ -29,17 +29,30 @@ class ParamError(ValueError):
     """A parameter is invalid; the message names it and what is accepted."""
 
 
-def _z_threshold(value: object) -> object:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ParamError("vars.anomaly_z_threshold must be a number")
-    if not math.isfinite(value) or not 0 < value <= 20:
-        raise ParamError("vars.anomaly_z_threshold must be > 0 and <= 20")
-    return value
+VarCheck = Callable[[object], object]
 
 
-# The only dbt vars a workflow may set, each with its own check.
-ALLOWED_VARS: Mapping[str, Callable[[object], object]] = {
-    "anomaly_z_threshold": _z_threshold,
+def _number(name: str, low: float, high: float, *, integer: bool = False) -> VarCheck:
+    kind = "an integer" if integer else "a number"
+
+    def check(value: object) -> object:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ParamError(f"vars.{name} must be {kind}")
+        if integer and not isinstance(value, int):
+            raise ParamError(f"vars.{name} must be {kind}")
+        if not math.isfinite(value) or not low <= value <= high:
+            raise ParamError(f"vars.{name} must be between {low:g} and {high:g}")
+        return value
+
+    return check
+
+
+# The only dbt vars (dbt_project.yml) a workflow may set, each with its bounds.
+ALLOWED_VARS: Mapping[str, VarCheck] = {
+    "anomaly_z_threshold": _number("anomaly_z_threshold", 0.1, 20),
+    "anomaly_window_weeks": _number("anomaly_window_weeks", 2, 52, integer=True),
+    "anomaly_min_history_weeks": _number("anomaly_min_history_weeks", 1, 52, integer=True),
+    "amount_tolerance": _number("amount_tolerance", 0, 1000),
 }
 
 
@@ -72,7 +85,7 @@ def parse_layer(text: str) -> str:
 def parse_selection(option: str, text: str | None) -> str | None:
     if text is None or not text.strip():
         return None
-    value = " ".join(text.split())
+    value = text.strip()
     if len(value) > MAX_SELECTION_LENGTH:
         raise ParamError(f"{option} is longer than {MAX_SELECTION_LENGTH} characters")
     if not _SELECTION_CHARS.fullmatch(value):
@@ -83,7 +96,7 @@ def parse_selection(option: str, text: str | None) -> str | None:
         )
     if any(token.startswith("-") for token in value.replace(",", " ").split()):
         raise ParamError(f"{option} tokens may not start with '-' (they would read as options)")
-    return value
+    return " ".join(value.split())  # only spaces remain; collapse runs of them
 
 
 def parse_full_refresh(text: str | None) -> bool:

@@ -1,0 +1,188 @@
+"""Exit-code mapping, secret redaction, JSON log shape and the metric registry (no servers)."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+
+import pytest
+import structlog
+from prometheus_client import generate_latest
+
+from tests.runtime.records_factory import invocation, node
+from workbench.observability.labels import argo_labels
+from workbench.observability.logging import configure_logging
+from workbench.observability.metrics import build_registry
+from workbench.observability.redact import MASK, redact_text, redact_value, secret_values
+from workbench.run.exit_codes import ExitCode, classify_build, is_connection_error
+
+CONNECTION_LOST = (
+    "Database Error in model slow (models/slow.sql)\n  terminating connection due to "
+    "administrator command\n  server closed the connection unexpectedly"
+)
+
+
+def test_success_is_zero_whatever_else_happened() -> None:
+    assert classify_build(success=True, exception=None, completed=True, node_messages=[]) == 0
+
+
+def test_model_or_test_failure_is_one() -> None:
+    code = classify_build(
+        success=False,
+        exception=None,
+        completed=True,
+        node_messages=['relation "nope" does not exist', "Got 3 results, configured to fail"],
+    )
+    assert code == ExitCode.FAILURE
+
+
+def test_lost_connection_reported_as_a_node_error_is_two() -> None:
+    code = classify_build(
+        success=False, exception=None, completed=True, node_messages=["boom", CONNECTION_LOST]
+    )
+    assert code == ExitCode.RUNTIME_ERROR
+
+
+def test_dbt_exception_or_no_run_result_is_two() -> None:
+    assert (
+        classify_build(
+            success=False, exception=RuntimeError("x"), completed=False, node_messages=[]
+        )
+        == ExitCode.RUNTIME_ERROR
+    )
+    assert (
+        classify_build(success=False, exception=None, completed=False, node_messages=[])
+        == ExitCode.RUNTIME_ERROR
+    )
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        CONNECTION_LOST,
+        'connection to server at "10.0.0.5", port 5432 failed: Connection refused',
+        "SSL SYSCALL error: EOF detected",
+        "FATAL: the database system is shutting down",
+    ],
+)
+def test_connection_error_markers(message: str) -> None:
+    assert is_connection_error(message)
+
+
+def test_ordinary_sql_errors_are_not_connection_errors() -> None:
+    assert not is_connection_error('column "amount" does not exist')
+    assert not is_connection_error(None)
+
+
+def test_redaction_of_known_secret_conninfo_and_urls() -> None:
+    secrets = secret_values({"POSTGRES_PASSWORD": "hunter2-pw", "AWS_SECRET_ACCESS_KEY": "abc"})
+    assert secrets == ("hunter2-pw",)  # too-short values are caught by patterns instead
+    assert "hunter2-pw" not in redact_text("auth failed for hunter2-pw", secrets)
+    assert redact_text("host=db password='p w' dbname=x", ()) == f"host=db password={MASK} dbname=x"
+    assert redact_text("postgresql://scout:topsecret@db:5432/x", ()) == (
+        f"postgresql://scout:{MASK}@db:5432/x"
+    )
+    assert redact_value("password", "x", ()) == MASK
+    assert redact_value("tests_passed", 3, ()) == 3
+    assert redact_value("ctx", {"nested": ["ok hunter2-pw"]}, secrets) == {"nested": [f"ok {MASK}"]}
+
+
+def test_json_log_lines_carry_event_level_timestamp_and_no_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("POSTGRES_PASSWORD", "very-secret-value")
+    stream = io.StringIO()
+    configure_logging(stream)
+    try:
+        structlog.get_logger("t").info(
+            "dbt_node",
+            node_id="model.x.y",
+            message="login very-secret-value",
+            password="p",  # noqa: S106 - the value must come out masked
+        )
+    finally:
+        configure_logging()
+    line = json.loads(stream.getvalue())
+    assert list(line)[:3] == ["timestamp", "level", "event"]
+    assert line["event"] == "dbt_node" and line["level"] == "info"
+    assert line["node_id"] == "model.x.y"
+    assert "very-secret-value" not in stream.getvalue()
+    assert line["password"] == MASK
+
+
+def test_argo_labels_from_downward_api_env() -> None:
+    labels = argo_labels(
+        {"WORKFLOW_NAME": "wb-silver-x", "POD_NAME": "wb-silver-x-1", "WORKFLOW_UID": ""}
+    )
+    assert labels == {
+        "workflow_name": "wb-silver-x",
+        "workflow_uid": None,
+        "pod_name": "wb-silver-x-1",
+        "pod_namespace": None,
+    }
+
+
+def _samples(result_registry: bytes) -> dict[str, float]:
+    values: dict[str, float] = {}
+    for line in result_registry.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            values[name] = float(value)
+    return values
+
+
+def test_registry_holds_exactly_the_contract_metrics() -> None:
+    nodes = (
+        node("model.scout_retail.silver_products", rows=120, duration=2.5),
+        node("test.scout_retail.not_null_x", "fail", failures=7),
+        node("test.scout_retail.unique_x", "pass", failures=0),
+        node("model.scout_retail.gold_x", "skipped"),
+    )
+    result = invocation("silver", 1, nodes=nodes)
+    last_success = datetime(2026, 11, 1, tzinfo=UTC)
+    samples = _samples(generate_latest(build_registry(result, last_success)))
+    names = {key.split("{", 1)[0] for key in samples}
+    assert names == {
+        "dbt_workbench_run_last_timestamp_seconds",
+        "dbt_workbench_run_last_success_timestamp_seconds",
+        "dbt_workbench_run_success",
+        "dbt_workbench_run_exit_code",
+        "dbt_workbench_run_duration_seconds",
+        "dbt_workbench_run_nodes",
+        "dbt_workbench_tests_failed",
+        "dbt_workbench_test_failures",
+        "dbt_workbench_node_duration_seconds",
+        "dbt_workbench_node_rows_affected",
+        "dbt_workbench_node_success",
+    }
+    assert samples['dbt_workbench_run_success{layer="silver"}'] == 0
+    assert samples['dbt_workbench_run_exit_code{layer="silver"}'] == 1
+    assert samples['dbt_workbench_run_duration_seconds{layer="silver"}'] == 60.0
+    assert samples['dbt_workbench_run_last_success_timestamp_seconds{layer="silver"}'] == (
+        last_success.timestamp()
+    )
+    assert samples['dbt_workbench_tests_failed{layer="silver"}'] == 1
+    assert samples['dbt_workbench_run_nodes{layer="silver",status="fail"}'] == 1
+    assert samples['dbt_workbench_run_nodes{layer="silver",status="error"}'] == 0
+    assert (
+        samples['dbt_workbench_test_failures{layer="silver",node="test.scout_retail.not_null_x"}']
+        == 7
+    )
+    assert (
+        samples[
+            'dbt_workbench_node_rows_affected{layer="silver",node="model.scout_retail.silver_products"}'
+        ]
+        == 120
+    )
+    success = 'dbt_workbench_node_success{layer="silver",node="%s",resource_type="%s"}'
+    assert samples[success % ("model.scout_retail.silver_products", "model")] == 1
+    assert samples[success % ("test.scout_retail.unique_x", "test")] == 1
+    assert samples[success % ("test.scout_retail.not_null_x", "test")] == 0
+    assert samples[success % ("model.scout_retail.gold_x", "model")] == 0
+    assert not any("instance" in key for key in samples)
+
+
+def test_last_success_is_omitted_when_never_known() -> None:
+    samples = _samples(generate_latest(build_registry(invocation("gold", 2), None)))
+    assert not any(key.startswith("dbt_workbench_run_last_success") for key in samples)
