@@ -1,0 +1,159 @@
+"""`workbench docs` end to end: real dbt docs generate on a real PostgreSQL, publish to S3 (moto
+server over HTTP). A tiny throwaway dbt project keeps it fast and independent of dbt/."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from tests.pgcluster import TEST_PASSWORD, free_port
+from workbench import cli
+from workbench.config import PROJECT_ROOT
+from workbench.observability.logging import configure_logging
+
+pytestmark = pytest.mark.integration
+
+MODEL_SQL = "select 1::int as order_id, 12.50::numeric(12, 2) as amount\n"
+MODEL_YML = """\
+models:
+  - name: orders
+    description: "One row per order."
+    columns:
+      - name: order_id
+        description: "The order key."
+"""
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture()
+def project(
+    tmp_path: Path, pg_env: dict[str, str], s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    root = tmp_path / "tiny"
+    (root / "models").mkdir(parents=True)
+    (root / "dbt_project.yml").write_text(
+        'name: tiny\nversion: "1.0"\nconfig-version: 2\nprofile: scout_retail\n'
+    )
+    shutil.copy(PROJECT_ROOT / "dbt" / "profiles.yml", root / "profiles.yml")
+    (root / "models" / "orders.sql").write_text(MODEL_SQL)
+    (root / "models" / "orders.yml").write_text(MODEL_YML)
+    for name, value in pg_env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DBT_PROJECT_DIR", str(root))
+    for name in ("DBT_TARGET_PATH", "DBT_PARTIAL_PARSE_FILE_PATH", "DBT_TARGET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "dbt-logs"))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    return root
+
+
+@pytest.fixture()
+def log_stream() -> io.StringIO:
+    stream = io.StringIO()
+    configure_logging(stream, json=True)
+    return stream
+
+
+def _events(stream: io.StringIO) -> dict[str, dict[str, object]]:
+    lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+    return {line["event"]: line for line in lines}
+
+
+def _dbt_run(project: Path) -> None:
+    from dbt.cli.main import dbtRunner
+
+    args = ["run", "--project-dir", str(project), "--profiles-dir", str(project)]
+    assert dbtRunner().invoke([*args, "--log-level", "none"]).success
+
+
+def test_generate_and_publish_with_the_preceding_runs_artifacts(
+    project: Path, log_stream: io.StringIO
+) -> None:
+    bucket = f"docs-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    _dbt_run(project)
+
+    code = cli.main(["docs", "--publish", f"s3://{bucket}/scout", "--version-id", "it-1"])
+
+    assert code == 0
+    target = project / "target"
+    catalog = json.loads((target / "catalog.json").read_text())
+    columns = catalog["nodes"]["model.tiny.orders"]["columns"]
+    assert set(columns) == {"order_id", "amount"}
+    assert columns["amount"]["type"] == "numeric(12,2)"
+    assert (target / "static_index.html").stat().st_size > 0
+    s3 = boto3.client("s3")
+    index = s3.get_object(Bucket=bucket, Key="scout/latest/index.html")
+    assert index["ContentType"] == "text/html; charset=utf-8"
+    assert index["Body"].read() == (target / "index.html").read_bytes()
+    published_catalog = s3.get_object(Bucket=bucket, Key="scout/versions/it-1/catalog.json")
+    assert json.loads(published_catalog["Body"].read()) == catalog
+    # artifacts/ holds the run before the docs, the one `dbt retry` needs, not docs generate's own.
+    run_results = s3.get_object(Bucket=bucket, Key="scout/latest/artifacts/run_results.json")
+    results = json.loads(run_results["Body"].read())
+    assert results["args"]["which"] == "run"
+    assert [r["unique_id"] for r in results["results"]] == ["model.tiny.orders"]
+    events = _events(log_stream)
+    assert events["docs_published"]["version_id"] == "it-1"
+    assert events["docs_published"]["latest_url"] == f"s3://{bucket}/scout/latest/"
+    assert TEST_PASSWORD not in log_stream.getvalue()
+
+
+def test_unreachable_database_exits_2_and_publishes_nothing(
+    project: Path, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bucket = f"docs-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    monkeypatch.setenv("POSTGRES_PORT", str(free_port()))
+
+    code = cli.main(["docs", "--publish", f"s3://{bucket}/scout"])
+
+    assert code == 2
+    failure = _events(log_stream)["docs_generate_failed"]
+    assert "could not connect" in str(failure["error"])
+    assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket=bucket)
+
+
+def test_unreachable_s3_exits_2_after_generating(
+    project: Path, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+
+    code = cli.main(["docs", "--no-static", "--publish", "s3://docs-bucket/scout"])
+
+    assert code == 2
+    events = _events(log_stream)
+    assert "docs_generated" in events
+    assert "failed while uploading the versioned copy" in str(
+        events["docs_publish_failed"]["error"]
+    )
+    assert (project / "target" / "index.html").is_file()
+    assert not (project / "target" / "static_index.html").exists()
+
+
+def test_bad_publish_url_exits_2_before_dbt_starts(project: Path, log_stream: io.StringIO) -> None:
+    assert cli.main(["docs", "--publish", "https://example.com/docs"]) == 2
+    assert "s3://bucket/prefix" in str(_events(log_stream)["docs_invalid_arguments"]["error"])
+    assert not (project / "target").exists()
