@@ -1,0 +1,53 @@
+"""One CronWorkflow per scheduled row of the layer table, all through workflowTemplateRef."""
+
+from __future__ import annotations
+
+from hera.workflows import CronWorkflow, Parameter
+from hera.workflows.models import WorkflowTemplateRef
+
+from workflows.layers import RUN_ENTRYPOINT, Job
+from workflows.template import TEMPLATE_NAME_PLACEHOLDER, retry_strategy
+
+# A missed start older than this is skipped (a later tick will run instead).
+STARTING_DEADLINE_SECONDS = 600
+SUCCESSFUL_HISTORY = 3
+FAILED_HISTORY = 5
+
+
+def cron_name_placeholder(job: Job) -> str:
+    return f"{TEMPLATE_NAME_PLACEHOLDER}-{job.name}"
+
+
+def _arguments(job: Job) -> list[Parameter]:
+    if job.entrypoint != RUN_ENTRYPOINT:
+        return []
+    return [
+        Parameter(name="layer", value=job.layer),
+        Parameter(name="select", value=""),
+        Parameter(name="exclude", value=""),
+        Parameter(name="full_refresh", value="true" if job.full_refresh else "false"),
+    ]
+
+
+def build_cron_workflow(job: Job) -> CronWorkflow:
+    if not job.scheduled:
+        raise ValueError(f"job {job.name} has no schedule; it runs on demand only")
+    return CronWorkflow(
+        name=cron_name_placeholder(job),
+        annotations={
+            "workflows.argoproj.io/title": f"dbt Workbench: {job.name}",
+            "workflows.argoproj.io/description": job.description,
+        },
+        schedules=list(job.schedules),
+        timezone=job.timezone,
+        concurrency_policy="Forbid",
+        starting_deadline_seconds=STARTING_DEADLINE_SECONDS,
+        successful_jobs_history_limit=SUCCESSFUL_HISTORY,
+        failed_jobs_history_limit=FAILED_HISTORY,
+        workflow_template_ref=WorkflowTemplateRef(name=TEMPLATE_NAME_PLACEHOLDER),
+        entrypoint=None if job.entrypoint == RUN_ENTRYPOINT else job.entrypoint,
+        arguments=_arguments(job) or None,
+        # Overrides of the template's on-demand defaults: this job's own time and retry budget.
+        active_deadline_seconds=job.timeout_seconds,
+        retry_strategy=retry_strategy(job.retry_limit),
+    )

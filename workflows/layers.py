@@ -1,0 +1,136 @@
+"""When each medallion layer runs: the single source of truth for schedules.
+
+What a layer *selects* lives in ``dbt/selectors.yml`` (selector name = layer name); this
+table says when, in which timezone, for how long and with how many retries. The renderer
+turns every row with schedules into a CronWorkflow, and the chart's staleness alerts are
+derived from the same rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# `workbench run --layer` values; each names a selector in dbt/selectors.yml.
+LAYERS: tuple[str, ...] = ("bronze", "silver", "gold", "platinum", "all", "maintenance")
+FULL_REFRESH_CHOICES: tuple[str, ...] = ("false", "true")
+
+# Scout Retail stores trade in the Philippines; schedules read as local wall-clock times.
+DEFAULT_TIMEZONE = "Asia/Manila"
+
+RUN_ENTRYPOINT = "dbt-run"
+DOCS_ENTRYPOINT = "docs-publish"
+
+HOUR = 3600
+DAY = 24 * HOUR
+
+
+@dataclass(frozen=True)
+class Job:
+    """One kind of run: a dbt layer build (or the docs publish) and its cadence."""
+
+    name: str  # CronWorkflow suffix and key under `cronWorkflows` in the chart values
+    values_key: str  # camelCase key in values.yaml (Helm cannot address keys with '-')
+    layer: str  # `workbench run --layer`, or "docs" for the docs publish
+    description: str
+    schedules: tuple[str, ...]  # cron expressions; empty = on demand only (no CronWorkflow)
+    interval_seconds: int  # expected gap between scheduled runs (for staleness alerts)
+    timeout_seconds: int  # activeDeadlineSeconds of the whole workflow
+    retry_limit: int  # retries of exit code 2 (runtime errors); exit 1 is never retried
+    full_refresh: bool = False
+    entrypoint: str = RUN_ENTRYPOINT
+    timezone: str = DEFAULT_TIMEZONE
+
+    @property
+    def scheduled(self) -> bool:
+        return bool(self.schedules)
+
+    @property
+    def stale_after_seconds(self) -> int:
+        """No success for one interval plus one full run time plus 15 min grace = stale."""
+        return self.interval_seconds + self.timeout_seconds + 15 * 60
+
+
+JOBS: tuple[Job, ...] = (
+    Job(
+        name="bronze",
+        values_key="bronze",
+        layer="bronze",
+        description="Daily batch: land new raw records into the bronze layer.",
+        schedules=("30 1 * * *",),
+        interval_seconds=DAY,
+        timeout_seconds=2 * HOUR,
+        retry_limit=3,
+    ),
+    Job(
+        name="silver",
+        values_key="silver",
+        layer="silver",
+        description="Hourly: validate, deduplicate and reject into the silver layer.",
+        schedules=("15 * * * *",),
+        interval_seconds=HOUR,
+        timeout_seconds=45 * 60,
+        retry_limit=3,
+    ),
+    Job(
+        name="gold",
+        values_key="gold",
+        layer="gold",
+        description="Every 6 hours: monthly summaries and weekly category trends.",
+        schedules=("45 */6 * * *",),
+        interval_seconds=6 * HOUR,
+        timeout_seconds=HOUR,
+        retry_limit=2,
+    ),
+    Job(
+        name="platinum",
+        values_key="platinum",
+        layer="platinum",
+        description="On demand: embedding lines and product recommendations (views).",
+        schedules=(),
+        interval_seconds=0,
+        timeout_seconds=30 * 60,
+        retry_limit=2,
+    ),
+    Job(
+        name="maintenance",
+        values_key="maintenance",
+        layer="maintenance",
+        description="Daily: silver and gold and everything downstream (silver+ gold+).",
+        schedules=("0 3 * * *",),
+        interval_seconds=DAY,
+        timeout_seconds=3 * HOUR,
+        retry_limit=2,
+    ),
+    Job(
+        name="full-refresh",
+        values_key="fullRefresh",
+        layer="all",
+        description="Weekly, Sunday: rebuild every layer from scratch (--full-refresh).",
+        schedules=("0 4 * * 0",),
+        interval_seconds=7 * DAY,
+        timeout_seconds=6 * HOUR,
+        retry_limit=1,
+        full_refresh=True,
+    ),
+    Job(
+        name="docs",
+        values_key="docs",
+        layer="docs",
+        description="Daily: generate dbt docs and publish them to S3.",
+        schedules=("30 5 * * *",),
+        interval_seconds=DAY,
+        timeout_seconds=30 * 60,
+        retry_limit=2,
+        entrypoint=DOCS_ENTRYPOINT,
+    ),
+)
+
+# Defaults of the WorkflowTemplate itself, for on-demand runs (`argo submit --from ...`):
+# the longest timeout and a middle retry budget, since any layer may be chosen.
+ON_DEMAND_TIMEOUT_SECONDS = max(job.timeout_seconds for job in JOBS)
+ON_DEMAND_RETRY_LIMIT = 2
+DEFAULT_LAYER = "silver"
+
+
+def scheduled_jobs() -> tuple[Job, ...]:
+    return tuple(job for job in JOBS if job.scheduled)

@@ -1,0 +1,237 @@
+"""The WorkflowTemplate: one pod template for every dbt layer, one for the docs publish.
+
+Every CronWorkflow, the webhook Sensor, `argo submit --from workflowtemplate/<name>` and
+`workbench submit` start Workflows from this template through ``workflowTemplateRef``.
+Fields that differ per environment are Helm markers (see :mod:`workflows.helm`).
+"""
+
+from __future__ import annotations
+
+from hera.workflows import (
+    Container,
+    Counter,
+    EmptyDirVolume,
+    Env,
+    FieldEnv,
+    Gauge,
+    Label,
+    Parameter,
+    SecretEnvFrom,
+    WorkflowTemplate,
+)
+from hera.workflows.models import (
+    Backoff,
+    Capabilities,
+    IntOrString,
+    Mutex,
+    PodGC,
+    PodSecurityContext,
+    Quantity,
+    RetryStrategy,
+    SeccompProfile,
+    SecurityContext,
+    Synchronization,
+    TTLStrategy,
+)
+
+from workflows import helm
+from workflows.layers import (
+    DEFAULT_LAYER,
+    DOCS_ENTRYPOINT,
+    FULL_REFRESH_CHOICES,
+    LAYERS,
+    ON_DEMAND_RETRY_LIMIT,
+    ON_DEMAND_TIMEOUT_SECONDS,
+    RUN_ENTRYPOINT,
+)
+
+# Hera checks name lengths, so names are set to the Helm fullname by the renderer.
+TEMPLATE_NAME_PLACEHOLDER = "dbt-workbench"
+RUNTIME_UID = 10001  # numeric USER of images/dbt-runtime/Dockerfile
+MUTEX_PREFIX_TEXT = helm.text(helm.FULLNAME)
+
+# Argo retries a node only when this holds: exit code 2 = runtime error (lost connection,
+# lock timeout). Exit 1 (a model or test failed) would fail the same way again.
+RETRY_ONLY_RUNTIME_ERRORS = "asInt(lastRetry.exitCode) == 2"
+
+
+def retry_strategy(limit: int) -> RetryStrategy:
+    return RetryStrategy(
+        limit=IntOrString(limit),
+        retry_policy="Always",
+        expression=RETRY_ONLY_RUNTIME_ERRORS,
+        backoff=Backoff(duration="1m", factor=IntOrString(2), max_duration="30m"),
+    )
+
+
+def mutex_name(layer_expression: str) -> str:
+    """One mutex per layer and release: two runs of a layer never overlap."""
+    return f"{MUTEX_PREFIX_TEXT}-{layer_expression}"
+
+
+def _restricted_container_context() -> SecurityContext:
+    return SecurityContext(
+        run_as_non_root=True,
+        read_only_root_filesystem=True,
+        allow_privilege_escalation=False,
+        capabilities=Capabilities(drop=["ALL"]),
+        seccomp_profile=SeccompProfile(type="RuntimeDefault"),
+    )
+
+
+def _pod_security_context() -> PodSecurityContext:
+    return PodSecurityContext(
+        run_as_non_root=True,
+        run_as_user=RUNTIME_UID,
+        run_as_group=RUNTIME_UID,
+        fs_group=RUNTIME_UID,
+        seccomp_profile=SeccompProfile(type="RuntimeDefault"),
+    )
+
+
+def _environment() -> list[Env | FieldEnv]:
+    return [
+        Env(name="WORKFLOW_NAME", value="{{workflow.name}}"),
+        Env(name="WORKFLOW_UID", value="{{workflow.uid}}"),
+        FieldEnv(name="POD_NAME", field_path="metadata.name"),
+        FieldEnv(name="POD_NAMESPACE", field_path="metadata.namespace"),
+        Env(name="DBT_TARGET_PATH", value="/work/target"),
+        Env(name="DBT_LOG_PATH", value="/work/logs"),
+        Env(name="TMPDIR", value="/tmp"),  # noqa: S108 - an emptyDir mount, not shared /tmp
+        Env(name="PUSHGATEWAY_URL", value=helm.value(".Values.metrics.pushgatewayUrl | quote")),
+    ]
+
+
+def _scratch_volumes() -> list[EmptyDirVolume]:
+    """The only writable paths; the root filesystem is read-only."""
+    return [
+        EmptyDirVolume(name="dbt-target", mount_path="/work/target", size_limit=Quantity("1Gi")),
+        EmptyDirVolume(name="dbt-logs", mount_path="/work/logs", size_limit=Quantity("512Mi")),
+        EmptyDirVolume(name="tmp", mount_path="/tmp", size_limit=Quantity("1Gi")),  # noqa: S108
+    ]
+
+
+def _postgres_secret() -> SecretEnvFrom:
+    return SecretEnvFrom(name=helm.value(".Values.postgres.existingSecret | quote"))
+
+
+def _run_metrics(layer: str) -> list[Gauge | Counter]:
+    return [
+        Gauge(
+            name="dbt_workbench_argo_run_duration_seconds",
+            help="Duration of the last dbt Workbench pod run, by layer.",
+            labels=[Label(key="layer", value=layer)],
+            realtime=False,
+            value="{{duration}}",
+        ),
+        Counter(
+            name="dbt_workbench_argo_runs",
+            help="dbt Workbench pod runs by layer and final status.",
+            labels=[Label(key="layer", value=layer), Label(key="status", value="{{status}}")],
+            value="1",
+        ),
+    ]
+
+
+def _dbt_run_container() -> Container:
+    return Container(
+        name=RUN_ENTRYPOINT,
+        image=helm.value('include "dbt-workbench.image" . | quote'),
+        image_pull_policy="IfNotPresent",  # replaced by values, see workflows.helm_fields
+        inputs=[
+            Parameter(name="layer"),
+            Parameter(name="select"),
+            Parameter(name="exclude"),
+            Parameter(name="full_refresh"),
+        ],
+        # A list, never a shell: parameters reach `workbench run` as single argv entries.
+        args=[
+            "run",
+            "--layer",
+            "{{inputs.parameters.layer}}",
+            "--select",
+            "{{inputs.parameters.select}}",
+            "--exclude",
+            "{{inputs.parameters.exclude}}",
+            "--full-refresh",
+            "{{inputs.parameters.full_refresh}}",
+        ],
+        env=_environment(),
+        env_from=[_postgres_secret()],
+        security_context=_restricted_container_context(),
+        volumes=_scratch_volumes(),
+        synchronization=Synchronization(
+            mutexes=[Mutex(name=mutex_name("{{inputs.parameters.layer}}"))]
+        ),
+        metrics=_run_metrics("{{inputs.parameters.layer}}"),
+    )
+
+
+def _docs_publish_container() -> Container:
+    return Container(
+        name=DOCS_ENTRYPOINT,
+        image=helm.value('include "dbt-workbench.image" . | quote'),
+        image_pull_policy="IfNotPresent",  # replaced by values, see workflows.helm_fields
+        args=["docs", "--publish", helm.value('include "dbt-workbench.docsUrl" . | quote')],
+        env=_environment(),
+        env_from=[
+            _postgres_secret(),
+            # Optional: without it boto3 uses the pod's identity (IRSA / workload identity).
+            SecretEnvFrom(name=helm.value(".Values.docs.awsSecret | quote"), optional=True),
+        ],
+        security_context=_restricted_container_context(),
+        volumes=_scratch_volumes(),
+        synchronization=Synchronization(mutexes=[Mutex(name=mutex_name("docs"))]),
+        metrics=_run_metrics("docs"),
+    )
+
+
+def build_workflow_template() -> WorkflowTemplate:
+    with WorkflowTemplate(
+        name=TEMPLATE_NAME_PLACEHOLDER,
+        annotations={
+            "workflows.argoproj.io/title": "dbt Workbench: build a medallion layer",
+            "workflows.argoproj.io/description": (
+                "Runs workbench run (dbt build) for one layer of the Scout Retail project: "
+                "bronze, silver, gold, platinum, all, or maintenance (silver+ gold+). "
+                "Entrypoint docs-publish publishes dbt docs to S3 instead."
+            ),
+        },
+        entrypoint=RUN_ENTRYPOINT,
+        arguments=[
+            Parameter(
+                name="layer",
+                value=DEFAULT_LAYER,
+                enum=list(LAYERS),
+                description=(
+                    "Layer to build: a selector in dbt/selectors.yml. maintenance = silver+ gold+."
+                ),
+            ),
+            Parameter(
+                name="select",
+                value="",
+                description="Optional dbt --select that replaces the layer's selector.",
+            ),
+            Parameter(
+                name="exclude",
+                value="",
+                description="Optional dbt --exclude that replaces the layer's selector.",
+            ),
+            Parameter(
+                name="full_refresh",
+                value="false",
+                enum=list(FULL_REFRESH_CHOICES),
+                description="Rebuild incremental models from scratch.",
+            ),
+        ],
+        service_account_name=helm.value('include "dbt-workbench.serviceAccountName" . | quote'),
+        security_context=_pod_security_context(),
+        retry_strategy=retry_strategy(ON_DEMAND_RETRY_LIMIT),
+        active_deadline_seconds=ON_DEMAND_TIMEOUT_SECONDS,
+        # Successful pods go at once; failed pods (and their logs) stay until the TTL below.
+        pod_gc=PodGC(strategy="OnPodSuccess"),
+        ttl_strategy=TTLStrategy(seconds_after_success=24 * 3600, seconds_after_failure=7 * 86400),
+    ) as template:
+        _dbt_run_container()
+        _docs_publish_container()
+    return template
