@@ -1,0 +1,122 @@
+{#- Incremental rather than a plain table on purpose: dbt-postgres swaps a rebuilt table in and
+    drops the old one with CASCADE, which would silently drop the platinum views that read this
+    model on every silver run. Each run rebuilds, from all their versions, only the products that
+    received a new version, so the result equals a full rebuild. -#}
+{{
+    config(
+        unique_key='product_id',
+        post_hook=[
+            "{{ ensure_index(this, ['category']) }}",
+            "{{ ensure_index(this, ['brand']) }}",
+        ]
+    )
+}}
+
+with
+
+source as (
+
+    select * from {{ ref('bronze_products') }}
+
+),
+
+category_mapping as (
+
+    select
+        category_mapping.raw_category,
+        category_mapping.category
+
+    from {{ ref('category_mapping') }} as category_mapping
+    inner join {{ ref('accepted_categories') }} as accepted_categories
+        on accepted_categories.category = category_mapping.category
+
+),
+
+renamed as (
+
+    select
+        raw_id,
+        ingested_at,
+        {{ json_text('payload', 'product_id') }} as product_id,
+        {{ json_text('payload', 'product_name') }} as product_name_text,
+        {{ json_text('payload', 'brand') }} as brand_text,
+        {{ json_text('payload', 'category') }} as category_text,
+        {{ json_text('payload', 'unit_price') }} as unit_price_text,
+        {{ json_text('payload', 'is_active') }} as is_active_text,
+        {{ json_text('payload', 'updated_at') }} as updated_at_text
+
+    from source
+
+),
+
+{% if is_incremental() %}
+changed_products as (
+
+    select distinct product_id
+    from renamed
+    where raw_id > (select coalesce(max(latest_raw_id), 0) from {{ this }})
+
+),
+{% endif %}
+
+typed as (
+
+    select
+        raw_id,
+        ingested_at,
+        product_id,
+        {{ standardised_name('product_name_text') }} as product_name,
+        {{ standardised_name('brand_text') }} as brand,
+        category_text as raw_category,
+        {{ category_key('category_text') }} as category_key,
+        {{ safe_decimal('unit_price_text') }} as unit_price,
+        {{ safe_boolean('is_active_text') }} as is_active,
+        {{ safe_timestamptz('updated_at_text') }} as updated_at
+
+    from renamed
+    where product_id is not null
+    {% if is_incremental() %}
+        and product_id in (select product_id from changed_products)
+    {% endif %}
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by product_id
+            order by updated_at desc nulls last, ingested_at desc, raw_id desc
+        ) as version_rank,
+        count(*) over (partition by product_id) as version_count,
+        max(raw_id) over (partition by product_id) as latest_raw_id
+
+    from typed
+
+),
+
+final as (
+
+    select
+        ranked.product_id,
+        ranked.product_name,
+        ranked.brand,
+        category_mapping.category,
+        ranked.raw_category,
+        -- a catalog price that is not a positive decimal is unknown, not zero
+        case when ranked.unit_price > 0 then ranked.unit_price end::numeric(14, 2) as unit_price,
+        ranked.is_active,
+        ranked.updated_at,
+        ranked.version_count::integer as version_count,
+        ranked.raw_id,
+        ranked.latest_raw_id
+
+    from ranked
+    left join category_mapping
+        on category_mapping.raw_category = ranked.category_key
+    where ranked.version_rank = 1
+
+)
+
+select * from final

@@ -1,0 +1,18 @@
+{#- Fails when the newest value of `column_name` is older than `interval` (a PostgreSQL interval,
+    e.g. '1 day'), or when the model is empty. -#}
+{% test recency(model, column_name, interval='1 day') %}
+
+with
+
+latest as (
+
+    select max({{ column_name }}) as latest_value from {{ model }}
+
+)
+
+select latest_value
+from latest
+where latest_value is null
+    or latest_value < current_timestamp - interval '{{ interval }}'
+
+{% endtest %}
