@@ -27,6 +27,9 @@ def build_args(params: RunParams, project_dir: Path) -> list[str]:
         # dbt's detailed log still goes, as JSON, to its log file (DBT_LOG_PATH).
         "--log-level",
         "none",
+        # Explicit, or dbt's file logger inherits "none" from --log-level.
+        "--log-level-file",
+        "debug",
         "--log-format-file",
         "json",
         "--no-use-colors",
