@@ -1,0 +1,5 @@
+"""Benchmarks for dbt Workbench: each ratio measured against its floor, numbers to bench/results/.
+
+Run with `make bench` (or `uv run --frozen python -m bench --help`). Never imported by tests:
+timings are reported as information, never asserted.
+"""

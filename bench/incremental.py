@@ -1,0 +1,142 @@
+"""Incremental: the hourly silver models after 1 % new rows vs a full refresh of the same models.
+
+Setup (untimed): dataset ingested, everything built once. Each repeat lands a new batch of 1 %
+(records copied from the dataset with new transaction ids, defects included), moves it into
+bronze (untimed), then times the silver models incrementally and then with --full-refresh.
+A 0.1 % batch at the same table size shows whether the time follows the new rows or the table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.cluster import BenchServer, throwaway_server
+from bench.context import BenchContext
+from bench.dataset import Dataset, dataset, increment_file
+from bench.pipeline import build_all, ingest_dataset
+from bench.proc import run_measured
+from bench.results import BenchResult, Side
+from bench.stats import Series, series
+
+NAME = "incremental"
+TITLE = "Incremental silver after 1% new rows vs full refresh"
+TARGET = 0.05
+SILVER_MODELS = "tag:silver,resource_type:model"
+SHARE = 0.01
+SMALL_SHARE = 0.001
+
+
+def _land_batch(
+    ctx: BenchContext, env: dict[str, str], ds: Dataset, share: float, tag: str, run_dir: Path
+) -> int:
+    batch = run_dir / f"batch-{tag}.jsonl"
+    rows = increment_file(ds, batch, share, tag)
+    log = run_dir / "batches.log"
+    run_measured(
+        [ctx.workbench, "ingest", str(batch), "--entity", "transactions"], env=env, log=log
+    )
+    run_measured([ctx.workbench, "run", "--layer", "bronze"], env=env, log=log)
+    return rows
+
+
+def _silver(ctx: BenchContext, env: dict[str, str], run_dir: Path, full_refresh: bool) -> float:
+    argv = [ctx.workbench, "run", "--layer", "silver", "--select", SILVER_MODELS]
+    if full_refresh:
+        argv += ["--full-refresh", "true"]
+    return run_measured(argv, env=env, log=run_dir / "silver.log").seconds
+
+
+@dataclass(frozen=True)
+class SizeResult:
+    transactions: int
+    silver_rows_after: int
+    new_rows_per_batch: int
+    incremental: Series
+    full_refresh: Series
+    small_batch_rows: int
+    small_batch_seconds: float
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "transactions": self.transactions,
+            "silver_rows_after": self.silver_rows_after,
+            "new_rows_per_batch": self.new_rows_per_batch,
+            "incremental_seconds": self.incremental.as_dict(),
+            "full_refresh_seconds": self.full_refresh.as_dict(),
+            "incremental_share_of_full_refresh": round(
+                self.incremental.median / self.full_refresh.median, 4
+            ),
+            "small_batch_rows": self.small_batch_rows,
+            "small_batch_incremental_seconds": round(self.small_batch_seconds, 3),
+        }
+
+    def headline(self) -> str:
+        return (
+            f"{self.transactions:,} tx: {self.new_rows_per_batch:,} new rows "
+            f"{self.incremental.median:.2f} s, {self.small_batch_rows:,} new rows "
+            f"{self.small_batch_seconds:.2f} s, full refresh {self.full_refresh.median:.2f} s"
+        )
+
+
+def _measure_size(
+    ctx: BenchContext, server: BenchServer, rows: int, run_dir: Path, repeats: int
+) -> SizeResult:
+    ds = dataset(ctx, rows)
+    dbname = f"incr_{rows}"
+    env = ingest_dataset(ctx, server, ds, dbname, run_dir)
+    build_all(ctx, env, run_dir)
+    incremental: list[float] = []
+    full: list[float] = []
+    new_rows = 0
+    for i in range(repeats):
+        new_rows = _land_batch(ctx, env, ds, SHARE, f"INC{i}", run_dir)
+        incremental.append(_silver(ctx, env, run_dir, full_refresh=False))
+        full.append(_silver(ctx, env, run_dir, full_refresh=True))
+    small_rows = _land_batch(ctx, env, ds, SMALL_SHARE, "SMALL", run_dir)
+    small = _silver(ctx, env, run_dir, full_refresh=False)
+    silver_rows = int(
+        server.scalar(dbname, "select count(*) from silver.silver_validated_transactions")
+    )
+    server.drop_database(dbname)
+    return SizeResult(
+        transactions=rows,
+        silver_rows_after=silver_rows,
+        new_rows_per_batch=new_rows,
+        incremental=series(incremental),
+        full_refresh=series(full),
+        small_batch_rows=small_rows,
+        small_batch_seconds=small,
+    )
+
+
+def run(ctx: BenchContext) -> BenchResult:
+    result = BenchResult(
+        name=NAME,
+        title=TITLE,
+        scale=ctx.scale,
+        target=TARGET,
+        target_text=f"<= {TARGET}x (at 10M)",
+    )
+    run_dir = ctx.workdir / "runs" / NAME
+    sizes: list[SizeResult] = []
+    with throwaway_server(ctx.workdir, NAME) as server:
+        sizes.append(_measure_size(ctx, server, ctx.scale, run_dir, ctx.repeats))
+        if ctx.big_scale:
+            sizes.append(_measure_size(ctx, server, ctx.big_scale, run_dir, ctx.repeats))
+    headline = sizes[-1]
+    result.scale = headline.transactions
+    selection = f"workbench run --layer silver --select '{SILVER_MODELS}'"
+    result.candidate = Side(
+        "incremental", f"{selection} after {SHARE:.0%} new rows", headline.incremental
+    )
+    result.baseline = Side(
+        "full refresh", f"{selection} --full-refresh true", headline.full_refresh
+    )
+    result.extra = {
+        "sizes": [size.as_dict() for size in sizes],
+        "headline_growth": "; ".join(size.headline() for size in sizes),
+    }
+    if not ctx.big_scale:
+        result.notes.append("Measured at --scale only (--big-scale 0); the target is set at 10M.")
+    return result

@@ -1,0 +1,132 @@
+"""Start-up: process start → the first model's SQL reaching PostgreSQL, pre-parsed vs cold parse.
+
+"First model SQL" is read from the server's own statement log: the first statement carrying
+dbt's query comment with a `model.` node id. That works whatever the runner logs, and the clock
+is the same machine's. Pre-parsed = the image's way (`python -m workbench.preparsed DIR` at
+build time, `DBT_PARTIAL_PARSE_FILE_PATH` at run time); cold = an empty target directory.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.cluster import BenchServer, throwaway_server
+from bench.context import BenchContext
+from bench.dataset import dataset
+from bench.proc import run_measured, venv_bin
+from bench.results import BenchResult, Side
+from bench.stats import series
+
+NAME = "startup"
+TITLE = "Start-up to first model SQL (pre-parsed vs cold parse)"
+TARGET = 0.30
+STARTUP_ROWS = 2_000  # the data only has to exist; start-up does not depend on it
+LAYER = "bronze"
+
+_STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) UTC \[\d+\] LOG:  statement: (.*)")
+_MODEL_COMMENT = re.compile(r'"node_id": "model\.')
+
+
+def first_model_statement_at(log_file: Path, offset: int) -> float | None:
+    """Epoch seconds of the first model statement logged after byte `offset`, if any."""
+    with log_file.open("rb") as handle:
+        handle.seek(offset)
+        for raw in handle:
+            match = _STAMP.match(raw.decode("utf-8", "replace"))
+            if match and _MODEL_COMMENT.search(match.group(2)):
+                stamp = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S.%f")
+                return stamp.replace(tzinfo=UTC).timestamp()
+    return None
+
+
+def _prepare_database(ctx: BenchContext, server: BenchServer, run_dir: Path) -> dict[str, str]:
+    server.create_database(NAME)
+    pg_env = server.env(NAME)
+    ds = dataset(ctx, STARTUP_ROWS)
+    env = ctx.child_env(pg_env, run_dir / "setup")
+    run_measured(
+        [ctx.workbench, "ingest", str(ds.products_file), "--entity", "products"],
+        env=env,
+        log=run_dir / "setup.log",
+    )
+    run_measured(
+        [ctx.workbench, "ingest", *map(str, ds.transaction_files), "--entity", "transactions"],
+        env=env,
+        log=run_dir / "setup.log",
+    )
+    return pg_env
+
+
+def _bake(ctx: BenchContext, pg_env: dict[str, str], run_dir: Path) -> Path:
+    baked = run_dir / "baked"
+    shutil.rmtree(baked, ignore_errors=True)
+    run_measured(
+        [venv_bin("python"), "-m", "workbench.preparsed", str(baked)],
+        env=ctx.child_env(pg_env, run_dir / "bake"),
+        log=run_dir / "bake.log",
+    )
+    return baked / "partial_parse.msgpack"
+
+
+def _time_to_first_model(
+    ctx: BenchContext,
+    server: BenchServer,
+    pg_env: dict[str, str],
+    run_dir: Path,
+    partial_parse: Path | None,
+) -> float:
+    shutil.rmtree(run_dir, ignore_errors=True)
+    env = ctx.child_env(pg_env, run_dir)
+    env.pop("DBT_PARTIAL_PARSE_FILE_PATH", None)
+    if partial_parse is not None:
+        env["DBT_PARTIAL_PARSE_FILE_PATH"] = str(partial_parse)
+    offset = server.log_file.stat().st_size
+    done = run_measured(
+        [ctx.workbench, "run", "--layer", LAYER],
+        env=env,
+        log=run_dir.parent / f"{run_dir.name}.log",
+    )
+    first = first_model_statement_at(server.log_file, offset)
+    if first is None:
+        raise RuntimeError(
+            f"no model statement in the server log after `workbench run`; "
+            f"see {done.log} and {server.log_file}"
+        )
+    return first - done.started_at
+
+
+def run(ctx: BenchContext) -> BenchResult:
+    result = BenchResult(
+        name=NAME, title=TITLE, scale=STARTUP_ROWS, target=TARGET, target_text=f"<= {TARGET}x"
+    )
+    run_dir = ctx.workdir / "runs" / NAME
+    cold: list[float] = []
+    warm: list[float] = []
+    with throwaway_server(ctx.workdir, NAME) as server:
+        pg_env = _prepare_database(ctx, server, run_dir)
+        baked = _bake(ctx, pg_env, run_dir)
+        server.log_every_statement()
+        # One untimed run of each kind first: file-system caches and .pyc files warm for both.
+        for i in range(ctx.repeats + 1):
+            c = _time_to_first_model(ctx, server, pg_env, run_dir / f"cold-{i}", None)
+            w = _time_to_first_model(ctx, server, pg_env, run_dir / f"preparsed-{i}", baked)
+            if i > 0:
+                cold.append(c)
+                warm.append(w)
+    result.candidate = Side(
+        "pre-parsed",
+        f"DBT_PARTIAL_PARSE_FILE_PATH=<baked> workbench run --layer {LAYER}",
+        series(warm),
+    )
+    result.baseline = Side(
+        "cold parse", f"workbench run --layer {LAYER} (empty target dir)", series(cold)
+    )
+    result.notes.append(
+        "Baked with `python -m workbench.preparsed DIR` under the same connection settings as "
+        "the run: dbt reuses a saved parse only when host/port/user/database match the build "
+        "(see workbench/preparsed.py); with different settings the pod parses cold."
+    )
+    return result
