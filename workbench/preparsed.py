@@ -33,10 +33,11 @@ class PreparseError(RuntimeError):
 
 
 def connection_identity(env: Mapping[str, str]) -> dict[str, str]:
-    """What of the profile dbt hashes into its parse state, with the profile's defaults."""
+    """What of the profile dbt hashes into its parse state, with profiles.yml's defaults."""
     settings = PostgresSettings.from_env(env)
     return {
-        "target": env.get("DBT_TARGET", "default") or "default",
+        # dbt hashes --target / DBT_TARGET as given (unset differs from "default").
+        "target": env.get("DBT_TARGET", ""),
         "host": settings.host,
         "port": str(settings.port),
         "user": settings.user,
