@@ -7,5 +7,7 @@ import psycopg
 from workbench.config import PostgresSettings
 
 
-def connect(settings: PostgresSettings, *, autocommit: bool = False) -> psycopg.Connection[tuple[object, ...]]:
+def connect(
+    settings: PostgresSettings, *, autocommit: bool = False
+) -> psycopg.Connection[tuple[object, ...]]:
     return psycopg.connect(settings.conninfo(), autocommit=autocommit)
