@@ -12,6 +12,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from workbench.observability.logging import configure_logging
+
 COMMANDS: dict[str, tuple[str, str]] = {
     "sample-data": ("workbench.sample_data.command", "generate deterministic Scout Retail data"),
     "ingest": ("workbench.ingest.command", "load CSV / JSON Lines files into raw landing"),
@@ -40,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _top_parser().parse_args(args[:1] or ["--help"])
         return 2
     name, rest = args[0], args[1:]
+    configure_logging()
     module = importlib.import_module(COMMANDS[name][0])
     parser = argparse.ArgumentParser(prog=f"workbench {name}", description=COMMANDS[name][1])
     module.add_arguments(parser)
