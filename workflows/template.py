@@ -57,10 +57,10 @@ RETRY_ONLY_RUNTIME_ERRORS = "asInt(lastRetry.exitCode) == 2"
 
 def retry_strategy(limit: int) -> RetryStrategy:
     return RetryStrategy(
-        limit=IntOrString(limit),
+        limit=IntOrString(str(limit)),  # the Argo schema types IntOrString as a string
         retry_policy="Always",
         expression=RETRY_ONLY_RUNTIME_ERRORS,
-        backoff=Backoff(duration="1m", factor=IntOrString(2), max_duration="30m"),
+        backoff=Backoff(duration="1m", factor=IntOrString("2"), max_duration="30m"),
     )
 
 

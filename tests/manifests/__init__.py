@@ -1,0 +1,1 @@
+"""Chart, workflow and deployment manifests: real Helm, strict schemas, promtool, checkov."""

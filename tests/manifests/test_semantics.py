@@ -1,0 +1,367 @@
+"""What the rendered workflows mean: schedules, references, mutexes, retries, pod security."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.manifests import chart
+from workbench.run import params
+from workflows.cron import build_cron_workflow
+from workflows.layers import JOBS, LAYERS, scheduled_jobs
+from workflows.template import RETRY_ONLY_RUNTIME_ERRORS, build_workflow_template
+
+TEMPLATE_NAME = "wb-dbt-workbench"
+RUN_ARGS = [
+    "run",
+    "--layer",
+    "{{inputs.parameters.layer}}",
+    "--select",
+    "{{inputs.parameters.select}}",
+    "--exclude",
+    "{{inputs.parameters.exclude}}",
+    "--full-refresh",
+    "{{inputs.parameters.full_refresh}}",
+]
+
+
+def _cron(docs: list[dict[str, Any]], job_name: str) -> dict[str, Any]:
+    return chart.named(docs, "CronWorkflow", f"{TEMPLATE_NAME}-{job_name}")
+
+
+def _template(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    return chart.named(docs, "WorkflowTemplate", TEMPLATE_NAME)
+
+
+def _parameters(spec: dict[str, Any]) -> dict[str, str]:
+    return {p["name"]: p["value"] for p in spec.get("arguments", {}).get("parameters", [])}
+
+
+def test_layer_choices_match_the_runtime_and_dbt_selectors() -> None:
+    selectors = yaml.safe_load((chart.REPO_ROOT / "dbt" / "selectors.yml").read_text())
+    assert set(LAYERS) == {s["name"] for s in selectors["selectors"]}
+    assert tuple(LAYERS) == params.LAYERS
+
+
+def test_template_parameters_are_choices_with_descriptions(
+    default_docs: list[dict[str, Any]],
+) -> None:
+    arguments = {p["name"]: p for p in _template(default_docs)["spec"]["arguments"]["parameters"]}
+    assert set(arguments) == {"layer", "select", "exclude", "full_refresh"}
+    assert arguments["layer"]["enum"] == list(LAYERS)
+    assert arguments["full_refresh"]["enum"] == ["false", "true"]
+    assert all(p["description"] for p in arguments.values())
+    assert arguments["select"]["value"] == arguments["exclude"]["value"] == ""
+
+
+def test_seed_cadence() -> None:
+    by_name = {job.name: job for job in JOBS}
+    assert by_name["bronze"].schedules == ("30 1 * * *",)  # daily batch
+    assert re.fullmatch(r"\d+ \* \* \* \*", by_name["silver"].schedules[0])  # hourly
+    assert re.fullmatch(r"\d+ \*/6 \* \* \*", by_name["gold"].schedules[0])  # every 6 h
+    assert by_name["platinum"].schedules == ()  # on demand only
+    maintenance, weekly = by_name["maintenance"], by_name["full-refresh"]
+    assert (maintenance.layer, maintenance.schedules) == ("maintenance", ("0 3 * * *",))
+    assert (weekly.layer, weekly.full_refresh) == ("all", True)
+    assert weekly.schedules[0].split()[4] in {"0", "6"}  # Sunday or Saturday
+    assert by_name["docs"].schedules == ("30 5 * * *",)
+
+
+@pytest.mark.parametrize("job", scheduled_jobs(), ids=lambda job: job.name)
+def test_each_cron_runs_its_layer_on_its_schedule(
+    all_crons_docs: list[dict[str, Any]], job: Any
+) -> None:
+    cron = _cron(all_crons_docs, job.name)
+    spec = cron["spec"]
+    assert spec["schedules"] == list(job.schedules)
+    assert spec["timezone"] == job.timezone == "Asia/Manila"
+    assert spec["concurrencyPolicy"] == "Forbid"
+    assert spec["startingDeadlineSeconds"] > 0
+    assert spec["successfulJobsHistoryLimit"] > 0 and spec["failedJobsHistoryLimit"] > 0
+    assert spec["suspend"] is False
+    workflow = spec["workflowSpec"]
+    assert workflow["workflowTemplateRef"] == {"name": TEMPLATE_NAME}
+    assert "templates" not in workflow  # no copy of the pod spec per layer
+    assert workflow["activeDeadlineSeconds"] == job.timeout_seconds
+    assert workflow["retryStrategy"]["limit"] == str(job.retry_limit)
+    if job.layer == "docs":
+        assert workflow["entrypoint"] == "docs-publish"
+    else:
+        assert _parameters(workflow) == {
+            "layer": job.layer,
+            "select": "",
+            "exclude": "",
+            "full_refresh": "true" if job.full_refresh else "false",
+        }
+
+
+def test_no_cron_for_platinum(rendered_scenarios: dict[str, list[dict[str, Any]]]) -> None:
+    for docs in rendered_scenarios.values():
+        for cron in chart.by_kind(docs, "CronWorkflow"):
+            assert _parameters(cron["spec"]["workflowSpec"]).get("layer") != "platinum"
+
+
+def test_values_override_schedules_timezone_and_suspend(
+    rendered_scenarios: dict[str, list[dict[str, Any]]],
+) -> None:
+    everything = rendered_scenarios["everything-on-values"]
+    assert _cron(everything, "silver")["spec"]["schedules"] == ["15 * * * *", "45 * * * *"]
+    assert _cron(everything, "silver")["spec"]["timezone"] == "UTC"
+    prod_like = rendered_scenarios["prod-like-values"]
+    assert _cron(prod_like, "full-refresh")["spec"]["suspend"] is True
+    assert _cron(prod_like, "gold")["spec"]["suspend"] is False
+
+
+def test_one_mutex_per_layer(default_docs: list[dict[str, Any]]) -> None:
+    templates = {t["name"]: t for t in _template(default_docs)["spec"]["templates"]}
+    assert templates["dbt-run"]["synchronization"] == {
+        "mutexes": [{"name": f"{TEMPLATE_NAME}-{{{{inputs.parameters.layer}}}}"}]
+    }
+    assert templates["docs-publish"]["synchronization"] == {
+        "mutexes": [{"name": f"{TEMPLATE_NAME}-docs"}]
+    }
+
+
+def _retry_strategies(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "retryStrategy":
+                yield value
+            yield from _retry_strategies(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _retry_strategies(item)
+
+
+def test_retries_only_on_exit_code_2_with_exponential_backoff(
+    rendered_scenarios: dict[str, list[dict[str, Any]]],
+) -> None:
+    strategies = [
+        strategy
+        for docs in rendered_scenarios.values()
+        for doc in docs
+        if doc["kind"] in {"WorkflowTemplate", "CronWorkflow"}
+        for strategy in _retry_strategies(doc)
+    ]
+    assert len(strategies) > 6
+    for strategy in strategies:
+        assert (
+            strategy["expression"] == RETRY_ONLY_RUNTIME_ERRORS == "asInt(lastRetry.exitCode) == 2"
+        )
+        assert strategy["retryPolicy"] == "Always"  # the expression alone decides
+        assert int(strategy["backoff"]["factor"]) >= 2
+        assert int(strategy["limit"]) >= 1
+
+
+def test_template_lifecycle_fields(default_docs: list[dict[str, Any]]) -> None:
+    spec = _template(default_docs)["spec"]
+    assert spec["activeDeadlineSeconds"] == max(job.timeout_seconds for job in JOBS)
+    assert spec["podGC"]["strategy"] == "OnPodSuccess"
+    assert spec["ttlStrategy"]["secondsAfterSuccess"] > 0
+    assert spec["ttlStrategy"]["secondsAfterFailure"] > 0
+    assert spec["serviceAccountName"] == TEMPLATE_NAME
+
+
+def test_run_container_contract(default_docs: list[dict[str, Any]]) -> None:
+    spec = _template(default_docs)["spec"]
+    (run,) = [t for t in spec["templates"] if t["name"] == "dbt-run"]
+    container = run["container"]
+    assert container["args"] == RUN_ARGS
+    assert "command" not in container  # the image ENTRYPOINT is `workbench`
+    assert container["image"] == "dbt-workbench/dbt-runtime:0.1.0"
+    assert container["envFrom"] == [{"secretRef": {"name": "dbt-workbench-postgres"}}]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["WORKFLOW_NAME"]["value"] == "{{workflow.name}}"
+    assert env["WORKFLOW_UID"]["value"] == "{{workflow.uid}}"
+    assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert env["POD_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
+    assert env["DBT_TARGET_PATH"]["value"] == "/work/target"
+    assert env["DBT_LOG_PATH"]["value"] == "/work/logs"
+    assert env["TMPDIR"]["value"] == "/tmp"
+    assert env["PUSHGATEWAY_URL"]["value"] == ""  # pushing is off until a URL is configured
+    assert container["resources"] == {
+        "requests": {"cpu": "250m", "memory": "512Mi"},
+        "limits": {"cpu": "1", "memory": "1Gi"},
+    }
+    metrics = {m["name"]: m for m in run["metrics"]["prometheus"]}
+    duration = metrics["dbt_workbench_argo_run_duration_seconds"]
+    assert duration["gauge"] == {"realtime": False, "value": "{{duration}}"}
+    assert {"key": "layer", "value": "{{inputs.parameters.layer}}"} in duration["labels"]
+    runs = metrics["dbt_workbench_argo_runs"]
+    assert runs["counter"] == {"value": "1"}
+    assert {"key": "status", "value": "{{status}}"} in runs["labels"]
+
+
+def test_docs_publish_uses_the_bucket_and_optional_aws_secret(
+    everything_on_docs: list[dict[str, Any]], default_docs: list[dict[str, Any]]
+) -> None:
+    def docs_container(docs: list[dict[str, Any]]) -> dict[str, Any]:
+        (docs_template,) = [
+            t for t in _template(docs)["spec"]["templates"] if t["name"] == "docs-publish"
+        ]
+        container: dict[str, Any] = docs_template["container"]
+        return container
+
+    published = docs_container(everything_on_docs)
+    assert published["args"] == [
+        "docs",
+        "--publish",
+        "s3://scout-retail-dbt-docs/dbt-workbench/dev",
+    ]
+    assert {"secretRef": {"name": "dbt-workbench-aws", "optional": True}} in published["envFrom"]
+    assert published["image"].endswith("@sha256:" + "0123456789abcdef" * 4)
+    assert docs_container(default_docs)["args"] == ["docs"]  # no bucket: generate only
+
+
+def _pod_specs(
+    docs: list[dict[str, Any]],
+) -> Iterator[tuple[str, dict[str, Any], list[dict[str, Any]]]]:
+    """(object, pod-level securityContext, containers' securityContexts + mounts) of every pod."""
+    for doc in docs:
+        name = f"{doc['kind']} {doc['metadata']['name']}"
+        if doc["kind"] == "WorkflowTemplate":
+            containers = [t["container"] for t in doc["spec"]["templates"] if "container" in t]
+            yield name, doc["spec"]["securityContext"], containers
+        elif doc["kind"] in {"EventSource", "Sensor"}:
+            template = doc["spec"]["template"]
+            yield name, template["securityContext"], [template["container"]]
+
+
+def test_every_pod_runs_restricted(rendered_scenarios: dict[str, list[dict[str, Any]]]) -> None:
+    seen = set()
+    for docs in rendered_scenarios.values():
+        for name, pod, containers in _pod_specs(docs):
+            seen.add(name.split()[0])
+            assert pod["runAsNonRoot"] is True, name
+            assert isinstance(pod["runAsUser"], int) and pod["runAsUser"] > 0, name
+            assert pod["seccompProfile"] == {"type": "RuntimeDefault"}, name
+            for container in containers:
+                context = container["securityContext"]
+                assert context["readOnlyRootFilesystem"] is True, name
+                assert context["allowPrivilegeEscalation"] is False, name
+                assert context["capabilities"] == {"drop": ["ALL"]}, name
+    assert seen == {"WorkflowTemplate", "EventSource", "Sensor"}
+
+
+def test_writable_paths_are_emptydirs(default_docs: list[dict[str, Any]]) -> None:
+    for template in _template(default_docs)["spec"]["templates"]:
+        volumes = {v["name"]: v for v in template["volumes"]}
+        mounts = {m["mountPath"]: m["name"] for m in template["container"]["volumeMounts"]}
+        assert set(mounts) == {"/work/target", "/work/logs", "/tmp"}
+        assert all("emptyDir" in volumes[name] for name in mounts.values())
+
+
+CREDENTIAL_PATTERNS = [
+    re.compile(r"AKIA[0-9A-Z]{16}"),  # AWS access key id
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    re.compile(r"postgres(ql)?://[^/\s:]+:[^@\s]+@"),  # URL with an inline password
+    re.compile(r"(?i)\b(password|passwd|secret_access_key|aws_secret_access_key)\b\s*[:=]\s*\S+"),
+]
+
+
+def _env_entries(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "env" and isinstance(value, list):
+                yield from value
+            else:
+                yield from _env_entries(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _env_entries(item)
+
+
+def test_no_manifest_contains_a_credential(
+    rendered_scenarios: dict[str, list[dict[str, Any]]],
+) -> None:
+    texts = [yaml.safe_dump_all(docs) for docs in rendered_scenarios.values()]
+    texts += [p.read_text() for p in (chart.REPO_ROOT / "deploy").rglob("*.yaml")]
+    texts.append((chart.REPO_ROOT / "skaffold.yaml").read_text())
+    for text in texts:
+        for pattern in CREDENTIAL_PATTERNS:
+            assert not pattern.search(text), pattern.pattern
+    for docs in rendered_scenarios.values():
+        assert not any(doc["kind"] == "Secret" for doc in docs)
+        for entry in _env_entries(docs):
+            if re.search(r"PASSWORD|SECRET|TOKEN|ACCESS_KEY", entry["name"]):
+                assert "value" not in entry, entry  # secrets only through secretRef
+
+
+def _argo_expressions(node: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _argo_expressions(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _argo_expressions(item, f"{path}/{index}")
+    elif isinstance(node, str) and "{{" in node:
+        yield path, node
+
+
+def _at(node: Any, path: str) -> Any:
+    for step in path.strip("/").split("/"):
+        node = node[int(step)] if isinstance(node, list) else node[step]
+    return node
+
+
+def test_argo_expressions_survive_helm_byte_for_byte(
+    default_docs: list[dict[str, Any]], all_crons_docs: list[dict[str, Any]]
+) -> None:
+    built = build_workflow_template().to_dict()
+    expressions = [(p, e) for p, e in _argo_expressions(built) if "HELMx" not in e]
+    assert len(expressions) >= 10
+    rendered = _template(default_docs)
+    for path, expression in expressions:
+        assert _at(rendered, path) == expression, path
+    mutex = "/spec/templates/0/synchronization/mutexes/0/name"
+    assert _at(rendered, mutex) == "wb-dbt-workbench-{{inputs.parameters.layer}}"
+    for job in scheduled_jobs():
+        cron_built = build_cron_workflow(job).to_dict()
+        for path, expression in _argo_expressions(cron_built):
+            assert _at(_cron(all_crons_docs, job.name), path) == expression, path
+
+
+def test_networkpolicy_selects_the_workflow_pods(default_docs: list[dict[str, Any]]) -> None:
+    (policy,) = chart.by_kind(default_docs, "NetworkPolicy")
+    pod_labels = _template(default_docs)["spec"]["podMetadata"]["labels"]
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    ports = {p["port"] for rule in policy["spec"]["egress"] for p in rule["ports"]}
+    assert {53, 5432, 443, 9091} <= ports
+    assert policy["spec"]["ingress"] == []
+
+
+def test_executor_role_is_least_privilege(default_docs: list[dict[str, Any]]) -> None:
+    (role,) = chart.by_kind(default_docs, "Role")
+    assert role["rules"] == [
+        {
+            "apiGroups": ["argoproj.io"],
+            "resources": ["workflowtaskresults"],
+            "verbs": ["create", "patch"],
+        }
+    ]
+    (binding,) = chart.by_kind(default_docs, "RoleBinding")
+    assert binding["subjects"][0]["name"] == _template(default_docs)["spec"]["serviceAccountName"]
+
+
+def test_webhook_sensor_submits_the_template_with_the_layer_from_the_body(
+    everything_on_docs: list[dict[str, Any]],
+) -> None:
+    (sensor,) = chart.by_kind(everything_on_docs, "Sensor")
+    (dependency,) = sensor["spec"]["dependencies"]
+    (layer_filter,) = dependency["filters"]["data"]
+    assert layer_filter["path"] == "body.layer" and layer_filter["value"] == list(LAYERS)
+    (trigger,) = sensor["spec"]["triggers"]
+    workflow = trigger["template"]["argoWorkflow"]
+    assert workflow["operation"] == "submit"
+    resource = workflow["source"]["resource"]
+    assert resource["spec"]["workflowTemplateRef"] == {"name": TEMPLATE_NAME}
+    params_by_dest = {p["dest"]: p["src"] for p in trigger["parameters"]}
+    assert params_by_dest["spec.arguments.parameters.0.value"]["dataKey"] == "body.layer"
+    assert resource["spec"]["arguments"]["parameters"][0]["name"] == "layer"
+    (source,) = chart.by_kind(everything_on_docs, "EventSource")
+    assert source["spec"]["webhook"]["run"]["authSecret"]["name"] == "dbt-workbench-webhook-token"
+    assert dependency["eventSourceName"] == source["metadata"]["name"]

@@ -1,0 +1,1 @@
+"""Strict, offline validation of Kubernetes manifests against pinned official schemas."""
