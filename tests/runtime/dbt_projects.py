@@ -42,14 +42,18 @@ def write_project(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-# A table that waits SLOW_MODEL_SECONDS (env) inside PostgreSQL before returning 1000 rows.
-SLOW_MODEL = """{{ config(materialized='table') }}
-with wait as (select pg_sleep({{ env_var('SLOW_MODEL_SECONDS', '0') }}) as waited)
-select id from generate_series(1, 1000) as id cross join wait
+# A table of 1000 rows whose query first takes a shared advisory lock on GATE_KEY (env): a
+# test holding that key exclusively keeps the model running until it lets go. No sleeps.
+GATED_MODEL = """{{ config(materialized='table') }}
+with gate as (
+    select pg_advisory_xact_lock_shared({{ env_var('GATE_KEY', '0') }}::bigint) as opened
+)
+select id from generate_series(1, 1000) as id cross join gate
 """
-SLOW_CHILD = """{{ config(materialized='table') }}
-select id, id * 2 as doubled from {{ ref('slow') }}
+GATED_CHILD = """{{ config(materialized='table') }}
+select id, id * 2 as doubled from {{ ref('gated') }}
 """
+GATED_FILES = {"models/gated.sql": GATED_MODEL, "models/gated_child.sql": GATED_CHILD}
 
 
 def runner_env(pg_env: dict[str, str], project: Path, work: Path, **extra: str) -> dict[str, str]:

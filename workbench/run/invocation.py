@@ -86,7 +86,12 @@ def _locked_build(
     logger = progress.log
 
     def waiting(name: str) -> None:
-        logger.info("lock_waiting", lock=name, timeout_seconds=params.lock_timeout_seconds)
+        logger.info(
+            "lock_waiting",
+            layer=params.layer,
+            lock=name,
+            timeout_seconds=params.lock_timeout_seconds,
+        )
 
     try:
         with connect(settings, autocommit=True) as lock_conn:
