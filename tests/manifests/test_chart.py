@@ -114,9 +114,9 @@ def test_every_value_in_values_yaml_is_documented() -> None:
         indent = len(lines[index]) - len(lines[index].lstrip())
         for previous in range(index - 1, -1, -1):
             text = lines[previous]
-            if text.strip() and not text.strip().startswith("#"):
-                if len(text) - len(text.lstrip()) < indent:
-                    return previous
+            is_key = text.strip() and not text.strip().startswith("#")
+            if is_key and len(text) - len(text.lstrip()) < indent:
+                return previous
         return None
 
     undocumented = []
@@ -140,7 +140,7 @@ def test_monitoring_objects_need_both_the_flag_and_the_crds(everything_on_path: 
     with_crds = chart.documents(chart.template([everything_on_path]))
     assert MONITORING_KINDS.isdisjoint({d["kind"] for d in without_crds})
     assert not any(d["metadata"]["name"].endswith("-dashboard") for d in without_crds)
-    assert MONITORING_KINDS <= {d["kind"] for d in with_crds}
+    assert {d["kind"] for d in with_crds} >= MONITORING_KINDS
     disabled = chart.documents(chart.template())  # defaults: CRDs present, flags off
     assert MONITORING_KINDS.isdisjoint({d["kind"] for d in disabled})
 
