@@ -3,7 +3,6 @@ server over HTTP). A tiny throwaway dbt project keeps it fast and independent of
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 import uuid
@@ -17,7 +16,6 @@ from moto.server import ThreadedMotoServer
 from tests.pgcluster import TEST_PASSWORD, free_port
 from workbench import cli
 from workbench.config import PROJECT_ROOT
-from workbench.observability.logging import configure_logging
 
 pytestmark = pytest.mark.integration
 
@@ -69,15 +67,9 @@ def project(
     return root
 
 
-@pytest.fixture()
-def log_stream() -> io.StringIO:
-    stream = io.StringIO()
-    configure_logging(stream, json=True)
-    return stream
-
-
-def _events(stream: io.StringIO) -> dict[str, dict[str, object]]:
-    lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+def _events(captured: str) -> dict[str, dict[str, object]]:
+    """cli.main logs JSON lines to stderr (not a terminal under capture)."""
+    lines = [json.loads(line) for line in captured.splitlines() if line.startswith("{")]
     return {line["event"]: line for line in lines}
 
 
@@ -89,7 +81,7 @@ def _dbt_run(project: Path) -> None:
 
 
 def test_generate_and_publish_with_the_preceding_runs_artifacts(
-    project: Path, log_stream: io.StringIO
+    project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bucket = f"docs-{uuid.uuid4().hex[:12]}"
     boto3.client("s3").create_bucket(Bucket=bucket)
@@ -115,14 +107,33 @@ def test_generate_and_publish_with_the_preceding_runs_artifacts(
     results = json.loads(run_results["Body"].read())
     assert results["args"]["which"] == "run"
     assert [r["unique_id"] for r in results["results"]] == ["model.tiny.orders"]
-    events = _events(log_stream)
+    captured = capsys.readouterr()
+    events = _events(captured.err)
     assert events["docs_published"]["version_id"] == "it-1"
     assert events["docs_published"]["latest_url"] == f"s3://{bucket}/scout/latest/"
-    assert TEST_PASSWORD not in log_stream.getvalue()
+    assert TEST_PASSWORD not in captured.err + captured.out
+
+    # A second publish without the static page: the old one in target/ is not published, and
+    # latest/ drops it while versions/it-1 keeps it.
+    code = cli.main(
+        ["docs", "--no-static", "--publish", f"s3://{bucket}/scout", "--version-id", "it-2"]
+    )
+
+    assert code == 0
+    latest = {
+        o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="scout/latest/")["Contents"]
+    }
+    assert "scout/latest/static_index.html" not in latest
+    assert "scout/latest/index.html" in latest
+    s3.head_object(Bucket=bucket, Key="scout/versions/it-1/static_index.html")
+    marker = json.loads(
+        s3.get_object(Bucket=bucket, Key="scout/latest/_version.json")["Body"].read()
+    )
+    assert marker["version_id"] == "it-2"
 
 
 def test_unreachable_database_exits_2_and_publishes_nothing(
-    project: Path, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bucket = f"docs-{uuid.uuid4().hex[:12]}"
     boto3.client("s3").create_bucket(Bucket=bucket)
@@ -131,20 +142,20 @@ def test_unreachable_database_exits_2_and_publishes_nothing(
     code = cli.main(["docs", "--publish", f"s3://{bucket}/scout"])
 
     assert code == 2
-    failure = _events(log_stream)["docs_generate_failed"]
+    failure = _events(capsys.readouterr().err)["docs_generate_failed"]
     assert "could not connect" in str(failure["error"])
     assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket=bucket)
 
 
 def test_unreachable_s3_exits_2_after_generating(
-    project: Path, log_stream: io.StringIO, monkeypatch: pytest.MonkeyPatch
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
 
     code = cli.main(["docs", "--no-static", "--publish", "s3://docs-bucket/scout"])
 
     assert code == 2
-    events = _events(log_stream)
+    events = _events(capsys.readouterr().err)
     assert "docs_generated" in events
     assert "failed while uploading the versioned copy" in str(
         events["docs_publish_failed"]["error"]
@@ -153,7 +164,11 @@ def test_unreachable_s3_exits_2_after_generating(
     assert not (project / "target" / "static_index.html").exists()
 
 
-def test_bad_publish_url_exits_2_before_dbt_starts(project: Path, log_stream: io.StringIO) -> None:
+def test_bad_publish_url_exits_2_before_dbt_starts(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert cli.main(["docs", "--publish", "https://example.com/docs"]) == 2
-    assert "s3://bucket/prefix" in str(_events(log_stream)["docs_invalid_arguments"]["error"])
+    assert "s3://bucket/prefix" in str(
+        _events(capsys.readouterr().err)["docs_invalid_arguments"]["error"]
+    )
     assert not (project / "target").exists()

@@ -67,15 +67,18 @@ def docs_generate_args(project_dir: Path, target_path: Path, *, static: bool) ->
     return args
 
 
+def collect_artifacts(target_path: Path) -> dict[str, Path]:
+    """The artifacts a dbt invocation left in its target path (for `dbt retry` / `--state`)."""
+    return {name: target_path / name for name in ARTIFACT_FILES if (target_path / name).is_file()}
+
+
 def set_aside_artifacts(target_path: Path, keep_dir: Path) -> dict[str, Path]:
     """Copy the previous invocation's artifacts out of the target path before dbt rewrites it."""
-    kept: dict[str, Path] = {}
     keep_dir.mkdir(parents=True, exist_ok=True)
-    for name in ARTIFACT_FILES:
-        source = target_path / name
-        if source.is_file():
-            kept[name] = Path(shutil.copy2(source, keep_dir / name))
-    return kept
+    return {
+        name: Path(shutil.copy2(path, keep_dir / name))
+        for name, path in collect_artifacts(target_path).items()
+    }
 
 
 def _run_dbt(args: list[str]) -> None:
@@ -91,7 +94,7 @@ def _run_dbt(args: list[str]) -> None:
             exit_code=1,
         )
     kind = type(result.exception).__name__
-    detail = str(result.exception).strip().splitlines()[0] if str(result.exception) else kind
+    detail = " ".join(str(result.exception).split())[:500] or kind
     if kind in _CONNECTION_ERRORS:
         raise DocsGenerationError(
             "dbt docs generate needs the database for the catalog and could not connect: "
@@ -108,7 +111,8 @@ def generate_docs(
     """Run `dbt docs generate`; return the site files and the artifacts to publish."""
     kept = set_aside_artifacts(target_path, keep_dir)
     _run_dbt(docs_generate_args(project_dir, target_path, static=static))
-    site = {name: target_path / name for name in SITE_FILES if (target_path / name).is_file()}
+    wanted = SITE_FILES if static else tuple(n for n in SITE_FILES if n != "static_index.html")
+    site = {name: target_path / name for name in wanted if (target_path / name).is_file()}
     missing = {"index.html", "manifest.json", "catalog.json"} - set(site)
     if missing:
         raise DocsGenerationError(
@@ -118,7 +122,5 @@ def generate_docs(
         )
     # Without a preceding invocation in this target path, the docs run's own artifacts
     # (manifest and run_results of `docs generate`) are what there is to keep.
-    artifacts = kept or {
-        name: target_path / name for name in ARTIFACT_FILES if (target_path / name).is_file()
-    }
+    artifacts = kept or collect_artifacts(target_path)
     return GeneratedDocs(site=site, artifacts=artifacts)
