@@ -1,0 +1,182 @@
+"""Parse landing files into stage rows, never raising on bad content.
+
+A stage row is ``(source_row, payload, raw_text, reason)``: either a record (payload is JSON
+object text, raw_text and reason None) or a line that cannot become a record (payload None, the
+raw text and why). `source_row` is the 1-based physical line number where the record starts, so
+a person can open the file at that line; blank lines are skipped and a CSV header is line 1.
+
+Decisions, documented in docs/data.md:
+- a UTF-8 byte order mark at the start of a file is dropped (an encoding marker, not data);
+- JSON Lines records are kept as sent (the line's text goes to PostgreSQL unchanged);
+- CSV values stay strings, exactly as in the file (no trimming, empty stays "");
+- NUL characters and lone UTF-16 surrogates cannot be stored in jsonb, so such records are
+  refused with a reason; in raw_text a NUL byte is shown as the 4 characters \\x00 and an
+  undecodable byte as \\xNN.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator
+from typing import BinaryIO, cast
+
+StageRow = tuple[int, str | None, str | None, str | None]
+
+_BOM = codecs.BOM_UTF8
+# PostgreSQL numeric holds up to 131072 digits before and 16383 after the decimal point.
+_MAX_EXPONENT = 100_000
+_FLOAT = re.compile(r"-?\d+(?:\.(\d+))?(?:[eE]([+-]?\d+))?")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+class FileFormatError(ValueError):
+    """The file as a whole cannot be read (for example a CSV header with duplicate names)."""
+
+
+def _shown(text: str) -> str:
+    return text.replace("\x00", "\\x00")
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _checked_float(text: str) -> str:
+    match = _FLOAT.fullmatch(text)
+    if match and match.group(2) and abs(int(match.group(2))) > _MAX_EXPONENT:
+        raise ValueError(f"number {text[:40]} is out of range for PostgreSQL")
+    return text  # only checked; the line's own text is what gets stored
+
+
+def _unstorable(value: object) -> str | None:
+    """Why jsonb cannot hold this decoded JSON value, if it cannot."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            texts: list[str] = [item]
+        elif isinstance(item, dict):
+            texts = list(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+            continue
+        else:
+            continue
+        for text in texts:
+            if "\x00" in text:
+                return "contains \\u0000 (NUL), which PostgreSQL jsonb cannot store"
+            if _SURROGATES.search(text):
+                return "contains an unpaired UTF-16 surrogate escape, which jsonb cannot store"
+    return None
+
+
+def read_jsonl(stream: io.BufferedIOBase) -> Iterator[StageRow]:
+    for number, raw in enumerate(stream, start=1):
+        if number == 1 and raw.startswith(_BOM):
+            raw = raw[len(_BOM) :]
+        line = raw.rstrip(b"\r\n")
+        if not line.strip():
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            shown = _shown(line.decode("utf-8", "backslashreplace"))
+            yield number, None, shown, f"invalid UTF-8 (byte {error.start + 1} of the line)"
+            continue
+        try:
+            value = json.loads(text, parse_constant=_reject_constant, parse_float=_checked_float)
+        except (ValueError, RecursionError) as error:
+            yield number, None, _shown(text), f"invalid JSON: {error}"
+            continue
+        if not isinstance(value, dict):
+            kind = type(value).__name__.replace("list", "array").replace("str", "string")
+            yield number, None, _shown(text), f"JSON {kind}, not an object"
+            continue
+        if "\\u" in text:
+            problem = _unstorable(value)
+            if problem:
+                yield number, None, _shown(text), problem
+                continue
+        yield number, text, None, None
+
+
+class _LineTap:
+    """Feeds csv.reader line by line and remembers the lines of the current record, so a bad
+    record can be kept with its exact text and its first line number."""
+
+    def __init__(self, text: io.TextIOBase) -> None:
+        self._text = text
+        self.lines_read = 0
+        self.current: list[str] = []
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self._text:
+            self.lines_read += 1
+            self.current.append(line)
+            yield line
+
+
+def read_csv(stream: io.BufferedIOBase) -> Iterator[StageRow]:
+    buffer = cast(BinaryIO, stream)
+    text = io.TextIOWrapper(buffer, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    tap = _LineTap(text)
+    reader = csv.reader(tap)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as error:
+        raise FileFormatError(f"CSV header cannot be parsed: {error}") from error
+    _check_header(header)
+    while True:
+        tap.current.clear()
+        first_line = tap.lines_read + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            yield first_line, None, _raw_text(tap.current), f"CSV parse error: {error}"
+            continue
+        if not row:
+            continue  # a blank line
+        raw = "".join(tap.current)
+        if len(row) != len(header):
+            reason = f"expected {len(header)} fields, got {len(row)}"
+            yield first_line, None, _raw_text(tap.current), reason
+        elif _SURROGATES.search(raw):
+            yield first_line, None, _raw_text(tap.current), "invalid UTF-8"
+        elif "\x00" in raw:
+            reason = "contains a NUL character, which PostgreSQL cannot store"
+            yield first_line, None, _raw_text(tap.current), reason
+        else:
+            payload = json.dumps(dict(zip(header, row, strict=True)), ensure_ascii=False)
+            yield first_line, payload, None, None
+
+
+def _raw_text(lines: list[str]) -> str:
+    text = "".join(lines)
+    if text.endswith("\r\n"):
+        text = text[:-2]
+    elif text.endswith(("\n", "\r")):
+        text = text[:-1]
+    restored = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return _shown(restored)
+
+
+def _check_header(header: list[str]) -> None:
+    joined = ",".join(header)
+    if _SURROGATES.search(joined) or "\x00" in joined:
+        raise FileFormatError("CSV header is not valid UTF-8 text")
+    blank = [i + 1 for i, name in enumerate(header) if not name.strip()]
+    if blank:
+        raise FileFormatError(f"CSV header has empty column names (columns {blank})")
+    duplicates = sorted(name for name, count in Counter(header).items() if count > 1)
+    if duplicates:
+        raise FileFormatError(f"CSV header repeats column names: {', '.join(duplicates)}")

@@ -1,0 +1,128 @@
+"""Ingest orchestration: resolve sources, connect once, load file after file, report counts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import psycopg
+import structlog
+from tqdm import tqdm
+
+from workbench.config import ConfigError, PostgresSettings
+from workbench.db import connect
+from workbench.ingest.loader import FileCounts, load
+from workbench.ingest.readers import FileFormatError, StageRow, read_csv, read_jsonl
+from workbench.ingest.schema import ensure_raw_schema
+from workbench.ingest.sources import Source, SourceError, resolve
+
+log = structlog.get_logger("workbench.ingest")
+
+
+class IngestError(RuntimeError):
+    """Ingest stopped: no database, no such file, unreadable file. The message says which."""
+
+
+def ingest(
+    paths: Sequence[str],
+    *,
+    entity: str,
+    source: str | None,
+    batch_id: str,
+    progress: bool,
+    env: Mapping[str, str],
+) -> dict[str, int]:
+    """Load every file named by `paths`; returns totals. Files before a failure stay loaded."""
+    try:
+        settings = PostgresSettings.from_env(env)
+        sources = resolve(paths, entity, lambda: _s3_client(env))
+    except (ConfigError, SourceError) as error:
+        raise IngestError(str(error)) from error
+    except Exception as error:  # boto3/botocore: credentials, endpoint, access denied
+        raise IngestError(f"cannot list S3 objects: {_safe(error, settings=None)}") from error
+    totals = dict.fromkeys(
+        ("files", "records", "inserted", "already_present", "errors", "errors_inserted"), 0
+    )
+    try:
+        conn = connect(settings, autocommit=True)
+    except psycopg.Error as error:
+        raise IngestError(
+            f"cannot connect to PostgreSQL at {settings.describe()}: {_safe(error, settings)}"
+        ) from error
+    with conn:
+        ensure_raw_schema(conn)
+        for item in sources:
+            counts = _load_one(conn, item, entity, source or item.fmt, batch_id, progress, settings)
+            log.info(
+                "ingest.file",
+                entity=entity,
+                source_file=item.name,
+                batch_id=batch_id,
+                records=counts.records,
+                inserted=counts.inserted,
+                already_present=counts.already_present,
+                errors=counts.errors,
+                errors_inserted=counts.errors_inserted,
+            )
+            totals["files"] += 1
+            totals["records"] += counts.records
+            totals["inserted"] += counts.inserted
+            totals["already_present"] += counts.already_present
+            totals["errors"] += counts.errors
+            totals["errors_inserted"] += counts.errors_inserted
+    return totals
+
+
+def _load_one(
+    conn: psycopg.Connection[Any],
+    item: Source,
+    entity: str,
+    source: str,
+    batch_id: str,
+    progress: bool,
+    settings: PostgresSettings,
+) -> FileCounts:
+    reader: Callable[[Any], Iterator[StageRow]] = read_csv if item.fmt == "csv" else read_jsonl
+    bar = tqdm(
+        total=item.size,
+        unit="B",
+        unit_scale=True,
+        desc=item.name.rsplit("/", 1)[-1],
+        disable=not progress,
+        leave=False,
+    )
+
+    def advance(count: int) -> None:
+        bar.update(count)
+
+    try:
+        with bar, item.open(advance if progress else None) as stream:
+            return load(
+                conn,
+                reader(stream),
+                entity=entity,
+                source=source,
+                source_file=item.name,
+                batch_id=batch_id,
+            )
+    except FileFormatError as error:
+        raise IngestError(f"{item.name}: {error}") from error
+    except (OSError, EOFError) as error:  # unreadable file, truncated gzip, lost S3 stream
+        raise IngestError(f"{item.name}: cannot read: {error}") from error
+    except psycopg.Error as error:
+        raise IngestError(f"{item.name}: database error: {_safe(error, settings)}") from error
+
+
+def _s3_client(env: Mapping[str, str]) -> Any:
+    import boto3
+
+    endpoint = env.get("AWS_ENDPOINT_URL") or None
+    return boto3.client("s3", endpoint_url=endpoint)
+
+
+def _safe(error: BaseException, settings: PostgresSettings | None) -> str:
+    """The error's message without the password, should a driver ever echo it."""
+    text = str(error).strip() or type(error).__name__
+    if settings is not None and settings.password:
+        text = text.replace(settings.password, "***")
+    return text

@@ -1,0 +1,185 @@
+"""What to ingest: PATH arguments (file, directory, glob, s3://bucket/key-or-prefix) resolved
+to a sorted list of readable sources, each with its format and the name stored as source_file."""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import io
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"}
+_GLOB_CHARS = frozenset("*?[")
+
+
+class SourceError(ValueError):
+    """A PATH that names nothing ingestible; the message says what was looked for."""
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str  # stored as source_file: absolute path or s3:// URI
+    fmt: str  # csv | jsonl
+    compressed: bool
+    size: int | None  # bytes as stored (compressed size for .gz), for the progress bar
+    open_raw: Callable[[], io.RawIOBase]
+
+    def open(self, on_bytes: Callable[[int], None] | None = None) -> io.BufferedIOBase:
+        """A buffered, decompressed binary stream; `on_bytes` hears every stored byte read."""
+        raw = self.open_raw()
+        if on_bytes is not None:
+            raw = _Counting(raw, on_bytes)
+        buffered = io.BufferedReader(raw, buffer_size=1 << 20)
+        return gzip.GzipFile(fileobj=buffered) if self.compressed else buffered
+
+
+def format_of(name: str) -> tuple[str, bool] | None:
+    """(format, compressed) from the file name, or None when the extension is not supported."""
+    lower = name.lower()
+    compressed = lower.endswith(".gz")
+    if compressed:
+        lower = lower[:-3]
+    fmt = FORMATS.get(os.path.splitext(lower)[1])
+    return (fmt, compressed) if fmt else None
+
+
+def resolve(paths: Iterable[str], entity: str, s3_client: Callable[[], Any]) -> list[Source]:
+    sources: list[Source] = []
+    seen: set[str] = set()
+    for path in paths:
+        found = (
+            _s3_sources(path, entity, s3_client())
+            if path.startswith("s3://")
+            else _local_sources(path, entity)
+        )
+        for source in found:
+            if source.name not in seen:
+                seen.add(source.name)
+                sources.append(source)
+    return sources
+
+
+def _local_sources(path: str, entity: str) -> list[Source]:
+    if _GLOB_CHARS & set(path):
+        matches = sorted(p for p in glob.glob(path, recursive=True) if os.path.isfile(p))
+        supported = [p for p in matches if format_of(p)]
+        if not supported:
+            raise SourceError(f"no .csv/.jsonl/.json/.ndjson[.gz] file matches {path}")
+        return [_local(p) for p in supported]
+    if os.path.isdir(path):
+        names = sorted(
+            n
+            for n in os.listdir(path)
+            if n.startswith(entity) and format_of(n) and os.path.isfile(os.path.join(path, n))
+        )
+        if not names:
+            raise SourceError(
+                f"no {entity}*.csv/.jsonl/.json/.ndjson[.gz] file in directory {path}; "
+                f"pass a glob such as {os.path.join(path, '*.csv')} to load other names"
+            )
+        return [_local(os.path.join(path, n)) for n in names]
+    if os.path.isfile(path):
+        if not format_of(path):
+            raise SourceError(
+                f"{path}: unsupported extension (use .csv, .jsonl, .json, .ndjson, optionally .gz)"
+            )
+        return [_local(path)]
+    raise SourceError(f"no such file or directory: {path}")
+
+
+def _local(path: str) -> Source:
+    absolute = os.path.abspath(path)
+    fmt, compressed = format_of(absolute) or ("", False)
+    return Source(
+        name=absolute,
+        fmt=fmt,
+        compressed=compressed,
+        size=os.path.getsize(absolute),
+        open_raw=lambda: open(absolute, "rb", buffering=0),
+    )
+
+
+def _s3_sources(uri: str, entity: str, client: Any) -> list[Source]:
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    if not bucket:
+        raise SourceError(f"{uri}: expected s3://bucket/key-or-prefix")
+    if key and not key.endswith("/"):
+        head = _head(client, bucket, key)
+        if head is not None:
+            if not format_of(key):
+                raise SourceError(f"{uri}: unsupported extension")
+            return [_s3(client, bucket, key, head)]
+    folder = not key or key.endswith("/")
+    found: list[Source] = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key):
+        for item in page.get("Contents", []):
+            name = item["Key"]
+            base = name.rsplit("/", 1)[-1]
+            if format_of(name) and (not folder or base.startswith(entity)):
+                found.append(_s3(client, bucket, name, item["Size"]))
+    if not found:
+        wanted = f"{entity}* files" if folder else "files"
+        raise SourceError(f"no .csv/.jsonl/.json/.ndjson[.gz] {wanted} under {uri}")
+    return sorted(found, key=lambda s: s.name)
+
+
+def _head(client: Any, bucket: str, key: str) -> int | None:
+    from botocore.exceptions import ClientError
+
+    try:
+        size: int = client.head_object(Bucket=bucket, Key=key)["ContentLength"]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+    return size
+
+
+def _s3(client: Any, bucket: str, key: str, size: int) -> Source:
+    fmt, compressed = format_of(key) or ("", False)
+
+    def open_raw() -> io.RawIOBase:
+        return _StreamingRaw(client.get_object(Bucket=bucket, Key=key)["Body"])
+
+    return Source(f"s3://{bucket}/{key}", fmt, compressed, size, open_raw)
+
+
+class _StreamingRaw(io.RawIOBase):
+    """botocore's StreamingBody as a raw stream, so it can be buffered and decompressed."""
+
+    def __init__(self, body: Any) -> None:
+        self._body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data: bytes = self._body.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._body.close()
+        super().close()
+
+
+class _Counting(io.RawIOBase):
+    def __init__(self, inner: io.RawIOBase, on_bytes: Callable[[int], None]) -> None:
+        self._inner = inner
+        self._on_bytes = on_bytes
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = self._inner.readinto(buffer) or 0
+        if count:
+            self._on_bytes(count)
+        return count
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
