@@ -14,6 +14,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from workbench.docs.artifacts import publish_run_artifacts
 from workbench.docs.content_types import content_type
 from workbench.docs.location import S3Location
 from workbench.docs.publish import MARKER, PublishError, plan_files, publish
@@ -268,3 +269,31 @@ def test_version_ids() -> None:
     for bad in ["", "../x", "a/b", "-x", "a..b", "x" * 129, "a b"]:
         with pytest.raises(ValueError):
             validate_version_id(bad)
+
+
+def test_run_artifacts_go_below_runs_layer(tmp_path: Path, bucket: str) -> None:
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "run_results.json").write_text('{"args": {"which": "build"}}')
+    (target / "manifest.json").write_text("{}")
+    (target / "catalog.json").write_text("{}")  # not an artifact
+    env = {"WORKBENCH_ARTIFACTS_URL": f"s3://{bucket}/scout", "WORKFLOW_UID": "abcdef12-3456"}
+
+    result = publish_run_artifacts(target, "silver", env)
+
+    assert result is not None and result.version_id.endswith("-abcdef12")
+    assert _keys(bucket, "scout/runs/silver/latest/") == {
+        "scout/runs/silver/latest/artifacts/run_results.json",
+        "scout/runs/silver/latest/artifacts/manifest.json",
+        f"scout/runs/silver/latest/{MARKER}",
+    }
+    run_results = _read(bucket, "scout/runs/silver/latest/artifacts/run_results.json")
+    assert json.loads(run_results) == {"args": {"which": "build"}}
+
+
+def test_run_artifacts_need_the_setting(tmp_path: Path, bucket: str) -> None:
+    (tmp_path / "run_results.json").write_text("{}")
+    assert publish_run_artifacts(tmp_path, "silver", {}) is None
+    assert _keys(bucket, "") == set()
+    with pytest.raises(ValueError):
+        publish_run_artifacts(tmp_path, "../gold", {"WORKBENCH_ARTIFACTS_URL": f"s3://{bucket}"})
