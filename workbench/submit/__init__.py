@@ -1,0 +1,1 @@
+"""`workbench submit`: start a Workflow from the WorkflowTemplate through the Kubernetes API."""
