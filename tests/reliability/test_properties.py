@@ -1,0 +1,168 @@
+"""Property-based: for any batch, every line lands in exactly one place and nothing is altered.
+
+Two levels, because a dbt run costs seconds and an ingest milliseconds:
+- ingest: many generated batches of arbitrary lines (JSON objects with any Unicode text,
+  invalid JSON, non-UTF-8 bytes, blank lines) — each line is in bronze landing xor
+  raw.ingest_errors, and a landed payload equals the JSON that was sent;
+- pipeline: a few generated batches of records with a known fate (valid, or one defect) —
+  after ingest and the bronze + silver runs each is in silver or rejected with its reason.
+All batches of a module share one database; each uses its own file (and id prefix).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.pgcluster import PostgresCluster
+from tests.reliability.corpus.build import PRODUCTS_FILE
+from tests.reliability.records import Generated, free_text, records
+from tests.reliability.support import (
+    Database,
+    create_database,
+    drop_database,
+    workbench,
+    workbench_env,
+)
+
+pytestmark = pytest.mark.integration
+
+_SETTINGS = {
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    "derandomize": True,
+}
+
+
+@pytest.fixture(scope="module")
+def database(
+    pg_cluster: PostgresCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Database, Path]]:
+    db = create_database(pg_cluster)
+    workdir = tmp_path_factory.mktemp("properties")
+    with workbench_env(db, workdir):
+        assert workbench("ingest", str(PRODUCTS_FILE), "--entity", "products") == 0
+    try:
+        yield db, workdir
+    finally:
+        drop_database(pg_cluster, db)
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | free_text
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(free_text, inner, max_size=3),
+    max_leaves=8,
+)
+json_objects = st.dictionaries(free_text, json_values, min_size=1, max_size=6)
+garbage = st.sampled_from(
+    [
+        b'{"transaction_id": "x", ',
+        b"not json",
+        b'{"a": "caf\xe9"}',
+        b'{"amount": NaN}',
+        b'{"s": "\\u0000"}',
+        b"{'single': 'quotes'}",
+        b'{"a": 1}}',
+    ]
+)
+lines = st.lists(
+    st.one_of(
+        json_objects.map(lambda o: json.dumps(o, ensure_ascii=False).encode()),
+        garbage,
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+def _landing(db: Database, source_file: str) -> tuple[dict[int, Any], set[int]]:
+    bronze = dict(
+        db.rows(
+            "select source_row, payload from raw.transactions where source_file = %s",
+            (source_file,),
+        )
+    )
+    errors = {
+        row
+        for (row,) in db.rows(
+            "select source_row from raw.ingest_errors where source_file = %s", (source_file,)
+        )
+    }
+    return bronze, errors
+
+
+@settings(max_examples=25, **_SETTINGS)  # type: ignore[arg-type]
+@given(batch=lines)
+def test_every_ingested_line_lands_once_and_unaltered(
+    database: tuple[Database, Path], batch: list[bytes]
+) -> None:
+    db, workdir = database
+    path = workdir / f"batch-{uuid.uuid4().hex}.jsonl"
+    path.write_bytes(b"".join(line + b"\n" for line in batch))
+    with workbench_env(db, workdir):
+        assert workbench("ingest", str(path), "--entity", "transactions") == 0
+    bronze, errors = _landing(db, str(path))
+    assert not set(bronze) & errors, "a line landed twice"
+    assert set(bronze) | errors == set(range(1, len(batch) + 1)), "a line was lost"
+    for row, payload in bronze.items():
+        assert payload == json.loads(batch[row - 1].decode()), row
+
+
+def _batch(prefix: str) -> st.SearchStrategy[list[Generated]]:
+    return st.integers(min_value=5, max_value=20).flatmap(
+        lambda n: st.tuples(*[records(f"{prefix}-{i:03d}") for i in range(n)]).map(list)
+    )
+
+
+@settings(max_examples=3, **_SETTINGS)  # type: ignore[arg-type]
+@given(data=st.data())
+def test_every_generated_record_reaches_its_contract_place(
+    database: tuple[Database, Path], data: st.DataObject
+) -> None:
+    db, workdir = database
+    prefix = f"P{uuid.uuid4().hex[:8]}"
+    batch = data.draw(_batch(prefix))
+    path = workdir / f"{prefix}.jsonl"
+    path.write_bytes(b"".join(g.line() for g in batch))
+    with workbench_env(db, workdir):
+        assert workbench("ingest", str(path), "--entity", "transactions") == 0
+        assert workbench("run", "--layer", "bronze") == 0
+        assert workbench("run", "--layer", "silver") == 0
+    raw_ids = dict(
+        db.rows(
+            "select source_row, raw_id from raw.transactions where source_file = %s", (str(path),)
+        )
+    )
+    assert set(raw_ids) == set(range(1, len(batch) + 1))
+    silver = {
+        r
+        for (r,) in db.rows(
+            "select raw_id from silver.silver_validated_transactions where raw_id = any(%s)",
+            (list(raw_ids.values()),),
+        )
+    }
+    rejected = dict(
+        db.rows(
+            "select raw_id, rejection_reason from silver.silver_rejected_transactions"
+            " where raw_id = any(%s)",
+            (list(raw_ids.values()),),
+        )
+    )
+    for row, generated in enumerate(batch, start=1):
+        raw_id = raw_ids[row]
+        if generated.outcome == "silver":
+            assert raw_id in silver and raw_id not in rejected, generated.record
+        else:
+            assert raw_id not in silver, generated.record
+            assert rejected.get(raw_id) == generated.reason, generated.record
