@@ -172,3 +172,32 @@ def test_bad_publish_url_exits_2_before_dbt_starts(
         _events(capsys.readouterr().err)["docs_invalid_arguments"]["error"]
     )
     assert not (project / "target").exists()
+
+
+def test_docs_of_the_real_project_on_an_empty_database(
+    tmp_path: Path, pg_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The project in dbt/ documents every DESIGN §2 model even before any data arrived."""
+    for name, value in pg_env.items():
+        monkeypatch.setenv(name, value)
+    for name in ("DBT_PROJECT_DIR", "DBT_TARGET_PATH", "DBT_PARTIAL_PARSE_FILE_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
+    target = tmp_path / "target"
+
+    assert cli.main(["docs", "--target-path", str(target)]) == 0
+
+    manifest = json.loads((target / "manifest.json").read_text())
+    models = {
+        node["name"]: node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+    }
+    for name in (
+        "bronze_transactions",
+        "silver_validated_transactions",
+        "gold_category_trends",
+        "platinum_product_recommendations",
+    ):
+        assert models[name]["description"].strip(), f"{name} has no description in the docs"
+    assert (target / "static_index.html").stat().st_size > (target / "index.html").stat().st_size
