@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import psycopg
@@ -15,11 +16,18 @@ from tests.runtime.pg_watch import (
     lock_sessions,
     wait_until,
 )
+from workbench.config import PROJECT_ROOT
 from workbench.run.lock import lock_key
 
 pytestmark = pytest.mark.integration
 
 GATE_KEY = 424242
+
+
+def documented_lock_query() -> str:
+    text = (PROJECT_ROOT / "docs" / "operate.md").read_text()
+    (query,) = [q for q in re.findall(r"```sql\n(.*?)```", text, flags=re.S) if "pg_locks" in q]
+    return str(query)
 
 
 def test_second_run_of_a_layer_waits_and_never_overlaps(
@@ -66,8 +74,10 @@ def test_lock_timeout_exits_2_with_a_clear_message(
     env = runner_env(module_pg_env, project, module_tmp / "timeout")
     with psycopg.connect(conninfo(module_pg_env), autocommit=True) as holder:
         holder.execute("select pg_advisory_lock(%s::int4, %s::int4)", lock_key("gold"))
+        holder_pid = holder.info.backend_pid
         # `all` takes bronze and silver first, then cannot get gold.
         run = run_workbench("run", "--layer", "all", "--lock-timeout", "0.5", env=env)
+        holders = holder.execute(documented_lock_query()).fetchall()
         recorded = holder.execute(
             "select exit_code, error, nodes_total from ops.dbt_invocations where layer = 'all'"
         ).fetchall()
@@ -81,6 +91,7 @@ def test_lock_timeout_exits_2_with_a_clear_message(
     assert run.named("dbt_node") == []
     assert recorded == [(2, summary["error"], 0)]
     assert others == (0,)  # bronze and silver were released with the process
+    assert [row[:2] for row in holders] == [(3, holder_pid)]  # the documented query finds us
 
 
 def test_maintenance_does_not_wait_for_bronze(
