@@ -118,14 +118,14 @@ def _postgres_secret() -> SecretEnvFrom:
 def _run_metrics(layer: str) -> list[Gauge | Counter]:
     return [
         Gauge(
-            name="dbt_workbench_argo_run_duration_seconds",
+            name="dbt_workbench_pod_duration_seconds",
             help="Duration of the last dbt Workbench pod run, by layer.",
             labels=[Label(key="layer", value=layer)],
             realtime=False,
             value="{{duration}}",
         ),
         Counter(
-            name="dbt_workbench_argo_runs",
+            name="dbt_workbench_pod_runs",
             help="dbt Workbench pod runs by layer and final status.",
             labels=[Label(key="layer", value=layer), Label(key="status", value="{{status}}")],
             value="1",

@@ -188,10 +188,10 @@ def test_run_container_contract(default_docs: list[dict[str, Any]]) -> None:
         "limits": {"cpu": "1", "memory": "1Gi"},
     }
     metrics = {m["name"]: m for m in run["metrics"]["prometheus"]}
-    duration = metrics["dbt_workbench_argo_run_duration_seconds"]
+    duration = metrics["dbt_workbench_pod_duration_seconds"]
     assert duration["gauge"] == {"realtime": False, "value": "{{duration}}"}
     assert {"key": "layer", "value": "{{inputs.parameters.layer}}"} in duration["labels"]
-    runs = metrics["dbt_workbench_argo_runs"]
+    runs = metrics["dbt_workbench_pod_runs"]
     assert runs["counter"] == {"value": "1"}
     assert {"key": "status", "value": "{{status}}"} in runs["labels"]
 
@@ -365,3 +365,26 @@ def test_webhook_sensor_submits_the_template_with_the_layer_from_the_body(
     (source,) = chart.by_kind(everything_on_docs, "EventSource")
     assert source["spec"]["webhook"]["run"]["authSecret"]["name"] == "dbt-workbench-webhook-token"
     assert dependency["eventSourceName"] == source["metadata"]["name"]
+
+
+def test_docs_schedule_table_matches_the_layer_table() -> None:
+    table = (chart.REPO_ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    rows = {
+        line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("| ")
+    }
+    for job in JOBS:
+        key = f"`{job.name}`" if job.scheduled else job.name
+        row = rows[key]
+        assert all(f"`{schedule}`" in row for schedule in job.schedules), row
+        assert f"| {job.retry_limit} |" in row, row
+
+
+def test_artifact_repository_is_the_namespace_default(
+    everything_on_docs: list[dict[str, Any]],
+) -> None:
+    config = chart.named(everything_on_docs, "ConfigMap", "artifact-repositories")
+    key = config["metadata"]["annotations"]["workflows.argoproj.io/default-artifact-repository"]
+    repository = yaml.safe_load(config["data"][key])
+    assert repository["s3"]["bucket"] == "scout-retail-argo-artifacts"
+    assert repository["s3"]["useSDKCreds"] is True
+    assert repository["s3"]["keyFormat"] == "dbt-workbench/{{workflow.name}}/{{pod.name}}"
