@@ -147,6 +147,17 @@ def test_unreachable_database_exits_2_and_publishes_nothing(
     assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket=bucket)
 
 
+def test_a_model_that_does_not_compile_exits_1(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "models" / "broken.sql").write_text("select * from {{ ref('no_such_model') }}\n")
+
+    assert cli.main(["docs"]) == 1
+    failure = _events(capsys.readouterr().err)["docs_generate_failed"]
+    assert "does not compile" in str(failure["error"])
+    assert "no_such_model" in str(failure["error"])
+
+
 def test_unreachable_s3_exits_2_after_generating(
     project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -19,6 +19,8 @@ SITE_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json"
 ARTIFACT_FILES = ("run_results.json", "manifest.json", "sources.json")
 # dbt's exception types that mean "the warehouse could not be reached" (a retryable error).
 _CONNECTION_ERRORS = frozenset({"FailedToConnectError"})
+EXIT_PROJECT_ERROR = 1  # the project itself is broken: a retry cannot help
+EXIT_RUNTIME_ERROR = 2
 
 
 class DocsGenerationError(RuntimeError):
@@ -83,26 +85,34 @@ def set_aside_artifacts(target_path: Path, keep_dir: Path) -> dict[str, Path]:
 
 def _run_dbt(args: list[str]) -> None:
     from dbt.cli.main import dbtRunner
+    from dbt.exceptions import ParsingError
+    from dbt_common.exceptions import CompilationError
 
     result = dbtRunner().invoke(args)
     if result.success:
         return
-    if result.exception is None:
+    exc = result.exception
+    if exc is None:
         raise DocsGenerationError(
-            "dbt docs generate reported failed nodes (a model does not compile); "
-            "fix the model and rerun; see the dbt log file for the node",
-            exit_code=1,
+            "dbt docs generate reported failed nodes; see the dbt log file for which",
+            exit_code=EXIT_PROJECT_ERROR,
         )
-    kind = type(result.exception).__name__
-    detail = " ".join(str(result.exception).split())[:500] or kind
+    kind = type(exc).__name__
+    detail = " ".join(str(exc).split())[:500] or kind
+    if isinstance(exc, CompilationError | ParsingError):
+        raise DocsGenerationError(
+            f"the dbt project does not compile ({kind}): {detail}", exit_code=EXIT_PROJECT_ERROR
+        )
     if kind in _CONNECTION_ERRORS:
         raise DocsGenerationError(
             "dbt docs generate needs the database for the catalog and could not connect: "
             f"{detail}. Check POSTGRES_HOST/POSTGRES_PORT/POSTGRES_USER/POSTGRES_DB and that "
             "the server is up",
-            exit_code=2,
+            exit_code=EXIT_RUNTIME_ERROR,
         )
-    raise DocsGenerationError(f"dbt docs generate failed ({kind}): {detail}", exit_code=2)
+    raise DocsGenerationError(
+        f"dbt docs generate failed ({kind}): {detail}", exit_code=EXIT_RUNTIME_ERROR
+    )
 
 
 def generate_docs(
@@ -118,7 +128,7 @@ def generate_docs(
         raise DocsGenerationError(
             f"dbt docs generate finished but did not write {', '.join(sorted(missing))} "
             f"in {target_path}",
-            exit_code=2,
+            exit_code=EXIT_RUNTIME_ERROR,
         )
     # Without a preceding invocation in this target path, the docs run's own artifacts
     # (manifest and run_results of `docs generate`) are what there is to keep.
