@@ -14,6 +14,7 @@ from workbench.observability.metrics import MetricsPusher
 from workbench.run.exit_codes import ExitCode
 from workbench.run.invocation import Publisher, run_layer
 from workbench.run.params import LAYERS, LOCK_TIMEOUT_ENV, ParamError, parse_run_params
+from workbench.run.signals import sigterm_as_interrupt
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,5 +69,6 @@ def execute(args: argparse.Namespace) -> int:
     pusher = MetricsPusher.from_env(read_last_success)
     if pusher is not None:
         publishers.append(pusher)
-    result = run_layer(params, settings, project_dir, labels, tuple(publishers))
+    with sigterm_as_interrupt():
+        result = run_layer(params, settings, project_dir, labels, tuple(publishers))
     return result.exit_code

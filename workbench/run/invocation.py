@@ -74,7 +74,9 @@ def _build(params: RunParams, project_dir: Path, progress: _Progress) -> None:
         completed=outcome.completed,
         node_messages=[node.message for node in outcome.nodes if node.failed],
     )
-    if outcome.exception is not None:
+    if isinstance(outcome.exception, KeyboardInterrupt):
+        progress.error = f"interrupted: {outcome.exception}"
+    elif outcome.exception is not None:
         progress.error = f"{type(outcome.exception).__name__}: {outcome.exception}"
     elif progress.exit_code == ExitCode.RUNTIME_ERROR:
         progress.error = "database connection lost during the run"
@@ -111,6 +113,8 @@ def _locked_build(
                 progress.finished = _now()
     except LockTimeoutError as exc:
         progress.error = str(exc)
+    except KeyboardInterrupt as exc:
+        progress.exit_code, progress.error = ExitCode.RUNTIME_ERROR, f"interrupted: {exc}"
     except psycopg.Error as exc:
         progress.error = f"cannot reach PostgreSQL at {settings.describe()}: {exc}".strip()
 

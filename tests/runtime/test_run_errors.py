@@ -1,0 +1,99 @@
+"""Runtime errors exit 2 with a clear message; recording/pushing problems never change the code."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.pgcluster import TEST_PASSWORD, free_port
+from tests.runtime.cli_runs import finish, run_workbench, start_workbench
+from tests.runtime.dbt_projects import GATED_FILES, runner_env, write_project
+from tests.runtime.pg_watch import backends_blocked_on_gate, conninfo, wait_until
+
+GATE_KEY = 626262
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--layer", "diamond"], "--layer must be one of"),
+        (["--layer", "silver", "--select", "x; rm -rf /"], "rejected characters: ';'"),
+        (["--layer", "silver", "--exclude=--fail-fast"], "may not start with '-'"),
+        (["--layer", "gold", "--vars", '{"target": "prod"}'], "keys not allowed: target"),
+        (["--layer", "gold", "--full-refresh", "maybe"], "--full-refresh must be true or false"),
+        (["--layer", "gold", "--lock-timeout", "soon"], "--lock-timeout must be a number"),
+    ],
+)
+def test_invalid_parameters_exit_2_before_anything_runs(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    env = runner_env({"POSTGRES_HOST": "db.invalid"}, tmp_path / "no-project", tmp_path)
+    run = run_workbench("run", *args, env=env)
+    assert run.exit_code == 2
+    (event,) = run.events()
+    assert event["event"] == "invalid_parameters" and message in event["error"]
+    assert not (tmp_path / "logs").exists()  # dbt never started
+
+
+@pytest.mark.integration
+def test_unreachable_database_exits_2_without_leaking_the_password(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "project", GATED_FILES)
+    pg = {
+        "POSTGRES_HOST": "127.0.0.1",
+        "POSTGRES_PORT": str(free_port()),  # nothing listens here
+        "POSTGRES_USER": "postgres",
+        "POSTGRES_PASSWORD": TEST_PASSWORD,
+        "POSTGRES_DB": "postgres",
+        "POSTGRES_SSLMODE": "disable",
+    }
+    run = run_workbench("run", "--layer", "silver", env=runner_env(pg, project, tmp_path))
+    assert run.exit_code == 2
+    (summary,) = run.named("dbt_invocation")
+    assert summary["error"].startswith(
+        f"cannot reach PostgreSQL at postgres@127.0.0.1:{pg['POSTGRES_PORT']}"
+    )
+    assert [event["event"] for event in run.named("history_write_failed")] == [
+        "history_write_failed"
+    ]
+    assert TEST_PASSWORD not in run.stdout + run.stderr
+
+
+@pytest.mark.integration
+def test_history_and_push_failures_leave_the_exit_code_alone(
+    pg_env: dict[str, str], tmp_path: Path
+) -> None:
+    project = write_project(tmp_path / "project", GATED_FILES)
+    with psycopg.connect(conninfo(pg_env), autocommit=True) as conn:
+        # Someone else's table where the history should go: every insert fails.
+        conn.execute("create schema ops; create table ops.dbt_invocations (note text)")
+    env = runner_env(pg_env, project, tmp_path, PUSHGATEWAY_URL=f"http://127.0.0.1:{free_port()}")
+    run = run_workbench("run", "--layer", "silver", env=env)
+    assert run.exit_code == 0, run.stderr[-3000:]
+    assert len(run.named("history_write_failed")) == 1
+    (push_failed,) = run.named("metrics_push_failed")
+    assert "Connection refused" in push_failed["error"]
+    assert run.named("dbt_invocation")[0]["success"] is True
+
+
+@pytest.mark.integration
+def test_sigterm_cancels_dbt_records_the_run_and_exits_2(
+    pg_env: dict[str, str], tmp_path: Path
+) -> None:
+    project = write_project(tmp_path / "project", GATED_FILES)
+    env = runner_env(pg_env, project, tmp_path, GATE_KEY=str(GATE_KEY))
+    with psycopg.connect(conninfo(pg_env), autocommit=True) as admin:
+        admin.execute("select pg_advisory_lock(%s::bigint)", (GATE_KEY,))
+        process = start_workbench("run", "--layer", "silver", env=env)
+        wait_until(lambda: bool(backends_blocked_on_gate(admin, GATE_KEY)), "the gated model")
+        process.send_signal(signal.SIGTERM)
+        run = finish(process)  # returns while the gate is still closed: dbt cancelled its query
+        still_blocked = backends_blocked_on_gate(admin, GATE_KEY)
+        recorded = admin.execute("select exit_code, error from ops.dbt_invocations").fetchall()
+    assert run.exit_code == 2, run.stderr[-3000:]
+    assert still_blocked == []
+    (summary,) = run.named("dbt_invocation")
+    assert summary["error"] == "interrupted: received SIGTERM"
+    assert recorded == [(2, "interrupted: received SIGTERM")]
