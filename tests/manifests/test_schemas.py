@@ -106,3 +106,30 @@ def test_schema_directory_comes_from_the_environment(
     monkeypatch.setenv(schema_dir.ENV_VAR, str(tmp_path))
     with pytest.raises(schema_dir.SchemasMissing, match=schema_dir.ENV_VAR):
         schema_dir.schemas_dir()
+
+
+def test_strict_copy_closes_objects_but_keeps_free_form_fields_open() -> None:
+    from tests.validation.strict import strict_copy
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "plugin": {"type": "object"},  # free-form: no properties
+            "props": {
+                "type": "object",
+                "properties": {"properties": {"type": "string"}, "allOf": {"type": "string"}},
+            },
+            "crd": {
+                "type": "object",
+                "properties": {},
+                "x-kubernetes-preserve-unknown-fields": True,
+            },
+        },
+    }
+    strict = strict_copy(schema)
+    assert strict["additionalProperties"] is False
+    assert "additionalProperties" not in strict["properties"]["plugin"]
+    assert strict["properties"]["props"]["additionalProperties"] is False
+    assert set(strict["properties"]["props"]["properties"]) == {"properties", "allOf"}
+    assert "additionalProperties" not in strict["properties"]["crd"]
+    assert "additionalProperties" not in schema  # the original is untouched

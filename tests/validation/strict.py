@@ -4,8 +4,10 @@ The official schemas never set ``additionalProperties: false``, so a misspelled 
 field (Argo v4 dropped CronWorkflow ``schedule`` and singular ``mutex``) would pass. Every
 object schema that lists ``properties`` gets ``additionalProperties: false`` unless it is
 marked ``x-kubernetes-preserve-unknown-fields`` or already says what extra keys may hold.
-The walk follows schema keywords only, so a *property* named "properties" or "allOf"
-(as in JSONSchemaProps) is never mistaken for a keyword.
+Free-form fields (Argo ``plugin`` and ``withItems`` items, Argo Events trigger
+``resource``) are schemas without ``properties``, so they stay open: that is the whole
+allow-list. The walk follows schema keywords only, so a *property* named "properties" or
+"allOf" (as in JSONSchemaProps) is never mistaken for a keyword.
 """
 
 from __future__ import annotations
