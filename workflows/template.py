@@ -115,6 +115,11 @@ def _postgres_secret() -> SecretEnvFrom:
     return SecretEnvFrom(name=helm.value(".Values.postgres.existingSecret | quote"))
 
 
+def _aws_secret() -> SecretEnvFrom:
+    # Optional: without it boto3 uses the pod's identity (IRSA / workload identity).
+    return SecretEnvFrom(name=helm.value(".Values.docs.awsSecret | quote"), optional=True)
+
+
 def _run_metrics(layer: str) -> list[Gauge | Counter]:
     return [
         Gauge(
@@ -156,8 +161,15 @@ def _dbt_run_container() -> Container:
             "--full-refresh",
             "{{inputs.parameters.full_refresh}}",
         ],
-        env=_environment(),
-        env_from=[_postgres_secret()],
+        env=[
+            *_environment(),
+            # Where the run keeps its dbt artifacts (run_results, manifest); empty = not kept.
+            Env(
+                name="WORKBENCH_ARTIFACTS_URL",
+                value=helm.value('include "dbt-workbench.runArtifactsUrl" . | quote'),
+            ),
+        ],
+        env_from=[_postgres_secret(), _aws_secret()],
         security_context=_restricted_container_context(),
         volumes=_scratch_volumes(),
         synchronization=Synchronization(
@@ -174,11 +186,7 @@ def _docs_publish_container() -> Container:
         image_pull_policy="IfNotPresent",  # replaced by values, see workflows.helm_fields
         args=["docs", "--publish", helm.value('include "dbt-workbench.docsUrl" . | quote')],
         env=_environment(),
-        env_from=[
-            _postgres_secret(),
-            # Optional: without it boto3 uses the pod's identity (IRSA / workload identity).
-            SecretEnvFrom(name=helm.value(".Values.docs.awsSecret | quote"), optional=True),
-        ],
+        env_from=[_postgres_secret(), _aws_secret()],
         security_context=_restricted_container_context(),
         volumes=_scratch_volumes(),
         synchronization=Synchronization(mutexes=[Mutex(name=mutex_name("docs"))]),

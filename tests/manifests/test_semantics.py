@@ -173,7 +173,10 @@ def test_run_container_contract(default_docs: list[dict[str, Any]]) -> None:
     assert container["args"] == RUN_ARGS
     assert "command" not in container  # the image ENTRYPOINT is `workbench`
     assert container["image"] == "dbt-workbench/dbt-runtime:0.1.0"
-    assert container["envFrom"] == [{"secretRef": {"name": "dbt-workbench-postgres"}}]
+    assert container["envFrom"] == [
+        {"secretRef": {"name": "dbt-workbench-postgres"}},
+        {"secretRef": {"name": "dbt-workbench-aws", "optional": True}},
+    ]
     env = {e["name"]: e for e in container["env"]}
     assert env["WORKFLOW_NAME"]["value"] == "{{workflow.name}}"
     assert env["WORKFLOW_UID"]["value"] == "{{workflow.uid}}"
@@ -183,6 +186,7 @@ def test_run_container_contract(default_docs: list[dict[str, Any]]) -> None:
     assert env["DBT_LOG_PATH"]["value"] == "/work/logs"
     assert env["TMPDIR"]["value"] == "/tmp"  # noqa: S108 - the pod's own emptyDir
     assert env["PUSHGATEWAY_URL"]["value"] == ""  # pushing is off until a URL is configured
+    assert env["WORKBENCH_ARTIFACTS_URL"]["value"] == ""  # no bucket: artifacts not kept
     assert container["resources"] == {
         "requests": {"cpu": "250m", "memory": "512Mi"},
         "limits": {"cpu": "1", "memory": "1Gi"},
@@ -215,6 +219,11 @@ def test_docs_publish_uses_the_bucket_and_optional_aws_secret(
     assert {"secretRef": {"name": "dbt-workbench-aws", "optional": True}} in published["envFrom"]
     assert published["image"].endswith("@sha256:" + "0123456789abcdef" * 4)
     assert docs_container(default_docs)["args"] == ["docs"]  # no bucket: generate only
+    (run,) = [
+        t for t in _template(everything_on_docs)["spec"]["templates"] if t["name"] == "dbt-run"
+    ]
+    env = {e["name"]: e.get("value") for e in run["container"]["env"]}
+    assert env["WORKBENCH_ARTIFACTS_URL"] == "s3://scout-retail-dbt-docs/dbt-workbench/dev"
 
 
 def _pod_specs(

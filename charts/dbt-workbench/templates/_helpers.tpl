@@ -69,6 +69,13 @@ app.kubernetes.io/part-of: dbt-workbench
 {{- printf "s3://%s/%s" .Values.docs.bucket (trimAll "/" .Values.docs.prefix) }}
 {{- end }}
 
+{{/* Where `workbench run` keeps each layer's dbt artifacts; empty disables it. */}}
+{{- define "dbt-workbench.runArtifactsUrl" -}}
+{{- if and .Values.docs.bucket .Values.docs.keepRunArtifacts }}
+{{- include "dbt-workbench.docsUrl" . }}
+{{- end }}
+{{- end }}
+
 {{/* docs-publish arguments: without a bucket the docs are generated but not uploaded. */}}
 {{- define "dbt-workbench.docsArgs" -}}
 - docs
