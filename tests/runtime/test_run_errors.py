@@ -79,6 +79,22 @@ def test_history_and_push_failures_leave_the_exit_code_alone(
 
 
 @pytest.mark.integration
+def test_a_missing_preparsed_manifest_is_named_and_exits_2(
+    pg_env: dict[str, str], tmp_path: Path
+) -> None:
+    project = write_project(tmp_path / "project", GATED_FILES)
+    missing = tmp_path / "image" / "partial_parse.msgpack"
+    env = runner_env(pg_env, project, tmp_path, DBT_PARTIAL_PARSE_FILE_PATH=str(missing))
+    run = run_workbench("run", "--layer", "silver", env=env)
+    assert run.exit_code == 2
+    (preparsed,) = run.named("preparsed_manifest")
+    assert preparsed["reused"] is False
+    assert preparsed["blockers"] == [f"no pre-parsed manifest at {missing}"]
+    (summary,) = run.named("dbt_invocation")
+    assert summary["error"] == f"DbtUsageException: File '{missing}' does not exist."
+
+
+@pytest.mark.integration
 def test_sigterm_cancels_dbt_records_the_run_and_exits_2(
     pg_env: dict[str, str], tmp_path: Path
 ) -> None:

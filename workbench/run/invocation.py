@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ import structlog
 from workbench.config import PostgresSettings
 from workbench.db import connect
 from workbench.observability.records import InvocationResult, NodeResult
+from workbench.preparsed import PARTIAL_PARSE_ENV, reuse_blockers
 from workbench.run.dbt_build import build_args, run_dbt_build
 from workbench.run.exit_codes import ExitCode, classify_build
 from workbench.run.lock import LockTimeoutError, layer_locks
@@ -61,9 +63,20 @@ def _log_node(logger: BoundLogger, layer: str, node: NodeResult) -> None:
     )
 
 
+def _log_preparsed_reuse(logger: BoundLogger, params: RunParams) -> None:
+    """Say up front whether the image's pre-parsed manifest will spare this run a full parse."""
+    if not os.environ.get(PARTIAL_PARSE_ENV):
+        return
+    blockers = reuse_blockers(os.environ)
+    if params.vars:
+        blockers.append("--vars differ from the image build")
+    logger.info("preparsed_manifest", reused=not blockers, blockers=blockers)
+
+
 def _build(params: RunParams, project_dir: Path, progress: _Progress) -> None:
     # dbt calls back from its worker threads, where contextvars are not bound: bind explicitly.
     logger = progress.log
+    _log_preparsed_reuse(logger, params)
     outcome = run_dbt_build(
         build_args(params, project_dir), lambda node: _log_node(logger, params.layer, node)
     )
