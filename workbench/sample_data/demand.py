@@ -4,7 +4,7 @@ revenue(day, category) is proportional to
     annual sinusoid (+-15 %, a peak day per category)
   x growth (~10 % a year)
   x weekday pattern (busier Fridays and Saturdays; sums out in weekly totals)
-  x weekly jitter (+-20 %, below)
+  x weekly jitter (+-25 %, below)
   x injected anomaly factor.
 
 Why the weekly jitter is a golden-ratio (Weyl) sequence and not random noise: the detector
@@ -27,7 +27,7 @@ from workbench.sample_data.options import seeded
 
 SEASONAL_AMPLITUDE = 0.15
 ANNUAL_GROWTH = 0.10
-WEEKLY_JITTER = 0.20
+WEEKLY_JITTER = 0.25
 WEEKDAY_FACTORS = (0.93, 0.95, 0.97, 1.00, 1.06, 1.12, 0.97)  # Monday first
 _GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
 

@@ -39,6 +39,9 @@ TRANSACTION_FIELDS = (
 )
 NON_COMPLETED_SHARE = 0.06
 QUANTITIES = (1,) * 50 + (2,) * 25 + (3,) * 12 + (4,) * 6 + (5,) * 4 + (6,) * 3
+# Dearer items sell in ones and twos: also keeps single lines small next to a week's revenue.
+QUANTITIES_DEAR = (1,) * 80 + (2,) * 20
+DEAR_CENTS = 6000
 BASKET_SIZES = (1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 5, 6)
 PAYMENT_SPELLINGS = {
     "cash": ("cash", "Cash", "CASH", " cash", "cash "),
@@ -148,19 +151,18 @@ class SalesGenerator:
         self._rng = rng
         self._start = start
         self._days = len(shapes[0])
-        self._products = products
         self._stores = _weighted_table(
             [store_id(i + 1) for i in range(len(store_weights))], store_weights
         )
         self._customers = customers
         self._product_tables: list[tuple[Product, ...]] = []
         mean_line_cents: list[float] = []
-        mean_quantity = sum(QUANTITIES) / len(QUANTITIES)
         for index in range(len(CATEGORIES)):
             sellable = [p for p in products if p.category_index == index and p.is_active]
             table = _weighted_table(sellable, [p.popularity for p in sellable])
             self._product_tables.append(table)
-            mean_line_cents.append(sum(p.price_cents for p in table) / len(table) * mean_quantity)
+            line_cents = [p.price_cents * _mean(quantities_for(p.price_cents)) for p in table]
+            mean_line_cents.append(sum(line_cents) / len(line_cents))
         lines = allocate(transactions, [c.share for c in CATEGORIES])
         self._daily_target: list[list[float]] = []
         for index, shape in enumerate(shapes):
@@ -207,7 +209,8 @@ class SalesGenerator:
         other_per_line = NON_COMPLETED_SHARE / (1.0 - NON_COMPLETED_SHARE)
         while revenue < target:
             product = table[int(rnd() * size)]
-            quantity = QUANTITIES[int(rnd() * len(QUANTITIES))]
+            quantities = quantities_for(product.price_cents)
+            quantity = quantities[int(rnd() * len(quantities))]
             revenue += quantity * product.price_cents
             out.append((product, quantity, "completed"))
             pending_other += other_per_line
@@ -215,7 +218,8 @@ class SalesGenerator:
                 pending_other -= 1.0
                 other = table[int(rnd() * size)]
                 status = "refunded" if rnd() < 2 / 3 else "voided"
-                out.append((other, QUANTITIES[int(rnd() * len(QUANTITIES))], status))
+                others = quantities_for(other.price_cents)
+                out.append((other, others[int(rnd() * len(others))], status))
         return revenue, pending_other
 
     def _baskets(self, day: int, lines: list[tuple[Product, int, str]]) -> list[Sale]:
@@ -301,6 +305,14 @@ def _spelling(spellings: tuple[str, ...], roll: float) -> str:
     return spellings[1 + int((roll - 0.7) / 0.3 * (len(spellings) - 1))]
 
 
+def quantities_for(price_cents: int) -> tuple[int, ...]:
+    return QUANTITIES_DEAR if price_cents >= DEAR_CENTS else QUANTITIES
+
+
+def _mean(values: tuple[int, ...]) -> float:
+    return sum(values) / len(values)
+
+
 def _form(roll: float) -> int:
     """Which money spelling: a JSON number 60 %, a string 30 %, a padded string 10 %."""
     return 0 if roll < 0.6 else 1 if roll < 0.9 else 2
@@ -318,7 +330,7 @@ _CLOCK = tuple(_clock_text(second) for second in range(86400))
 def _weighted_table(items: list[T], weights: list[float]) -> tuple[T, ...]:
     """A lookup table where each item fills a share of slots proportional to its weight, so a
     weighted draw is one random() and an index (much faster than random.choices)."""
-    counts = allocate(_TABLE_SIZE, weights)
+    counts = allocate(max(_TABLE_SIZE, 8 * len(items)), weights)
     table: list[T] = []
     for item, count in zip(items, counts, strict=True):
         table.extend([item] * count)
