@@ -12,6 +12,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -216,7 +217,7 @@ def test_bronze_keeps_every_payload_unaltered(landed: Landed) -> None:
     """The jsonb in bronze equals the producer's JSON, value for value (emoji, SQL, 300 kB)."""
     payloads = dict(
         landed.db.rows(
-            "select b.raw_id, b.payload from bronze.bronze_transactions b"
+            "select b.raw_id, b.payload::text from bronze.bronze_transactions b"
             " join raw.transactions r using (raw_id) where r.source_file = %s",
             (str(landed.transactions_file),),
         )
@@ -225,7 +226,9 @@ def test_bronze_keeps_every_payload_unaltered(landed: Landed) -> None:
     altered = []
     for line_no, raw_id in landed.raw_ids.items():
         text = lines[line_no - 1].decode("utf-8").removeprefix("\ufeff")
-        if json.loads(text) != payloads[raw_id]:
+        if json.loads(text, parse_float=Decimal) != json.loads(
+            payloads[raw_id], parse_float=Decimal
+        ):
             altered.append(line_no)
     assert not altered
     assert len(payloads) == len(landed.raw_ids)

@@ -14,11 +14,12 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.pgcluster import PostgresCluster
@@ -89,7 +90,7 @@ lines = st.lists(
 def _landing(db: Database, source_file: str) -> tuple[dict[int, Any], set[int]]:
     bronze = dict(
         db.rows(
-            "select source_row, payload from raw.transactions where source_file = %s",
+            "select source_row, payload::text from raw.transactions where source_file = %s",
             (source_file,),
         )
     )
@@ -102,7 +103,7 @@ def _landing(db: Database, source_file: str) -> tuple[dict[int, Any], set[int]]:
     return bronze, errors
 
 
-@settings(max_examples=25, **_SETTINGS)  # type: ignore[arg-type]
+@settings(max_examples=100, **_SETTINGS)  # type: ignore[arg-type]
 @given(batch=lines)
 def test_every_ingested_line_lands_once_and_unaltered(
     database: tuple[Database, Path], batch: list[bytes]
@@ -116,7 +117,11 @@ def test_every_ingested_line_lands_once_and_unaltered(
     assert not set(bronze) & errors, "a line landed twice"
     assert set(bronze) | errors == set(range(1, len(batch) + 1)), "a line was lost"
     for row, payload in bronze.items():
-        assert payload == json.loads(batch[row - 1].decode()), row
+        # Decimal on both sides: jsonb keeps the number as written (3.3e+16 is exactly
+        # 33000000000000000), where a float would round it.
+        assert json.loads(payload, parse_float=Decimal) == json.loads(
+            batch[row - 1].decode(), parse_float=Decimal
+        ), row
 
 
 def _batch(prefix: str) -> st.SearchStrategy[list[Generated]]:
@@ -125,7 +130,8 @@ def _batch(prefix: str) -> st.SearchStrategy[list[Generated]]:
     )
 
 
-@settings(max_examples=3, **_SETTINGS)  # type: ignore[arg-type]
+# No shrinking: every example costs a dbt invocation; a failure prints its whole batch.
+@settings(max_examples=3, phases=[Phase.generate], **_SETTINGS)  # type: ignore[arg-type]
 @given(data=st.data())
 def test_every_generated_record_reaches_its_contract_place(
     database: tuple[Database, Path], data: st.DataObject
@@ -137,8 +143,14 @@ def test_every_generated_record_reaches_its_contract_place(
     path.write_bytes(b"".join(g.line() for g in batch))
     with workbench_env(db, workdir):
         assert workbench("ingest", str(path), "--entity", "transactions") == 0
-        assert workbench("run", "--layer", "bronze") == 0
-        assert workbench("run", "--layer", "silver") == 0
+        # One dbt invocation for both layers; dbt's own tests are not what is checked here.
+        selection = (
+            "--select",
+            "tag:bronze tag:silver",
+            "--exclude",
+            "resource_type:test resource_type:unit_test",
+        )
+        assert workbench("run", "--layer", "silver", *selection) == 0
     raw_ids = dict(
         db.rows(
             "select source_row, raw_id from raw.transactions where source_file = %s", (str(path),)
