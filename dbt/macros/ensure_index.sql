@@ -1,20 +1,16 @@
-{#- Post-hook: a btree index on `columns` of `relation`, created only when that table has no index
-    on exactly those columns yet. The check is by definition, not by name: index names are unique
-    per schema, and during a full refresh the old table (renamed to a backup) still holds its
-    indexes until dbt drops it, so `create index if not exists <name>` would silently skip. -#}
-{% macro ensure_index(relation, columns) -%}
-    {%- set column_list = columns | join(', ') -%}
+{#- Post-hook: a btree index on `columns` (column names or parenthesised expressions) of
+    `relation`, created once per table. The name ends in the table's OID: index names are unique
+    per schema, and during a full refresh the old table (renamed to a backup until dbt drops it)
+    still holds its indexes, so a fixed name would make `if not exists` skip the new table.
+    `name` shortens the index name for expression indexes. -#}
+{% macro ensure_index(relation, columns, name=none) -%}
+    {%- set slug = name if name is not none else columns | join('_') -%}
     do $ensure_index$
     begin
-        if not exists (
-            select 1
-            from pg_indexes
-            where schemaname = '{{ relation.schema }}'
-              and tablename = '{{ relation.identifier }}'
-              and indexdef like '%USING btree ({{ column_list }})'
-        ) then
-            execute 'create index on {{ relation }} ({{ column_list }})';
-        end if;
+        execute format(
+            'create index if not exists %I on {{ relation }} ({{ columns | join(", ") | replace("'", "''") }})',
+            left('{{ relation.identifier }}_{{ slug }}', 48) || '_' || '{{ relation }}'::regclass::oid
+        );
     end
     $ensure_index$
 {%- endmacro %}

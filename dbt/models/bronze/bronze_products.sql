@@ -4,6 +4,7 @@
             "{{ ensure_index(this, ['raw_id']) }}",
             "{{ ensure_index(this, ['ingested_at']) }}",
             "{{ ensure_index(this, ['batch_id']) }}",
+            "analyze {{ this }}",
         ]
     )
 }}

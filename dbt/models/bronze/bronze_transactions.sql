@@ -1,9 +1,13 @@
+{#- The expression index serves silver, which re-reads every version of the transactions that
+    arrive in a new batch by their (trimmed) transaction_id. -#}
 {{
     config(
         post_hook=[
             "{{ ensure_index(this, ['raw_id']) }}",
             "{{ ensure_index(this, ['ingested_at']) }}",
             "{{ ensure_index(this, ['batch_id']) }}",
+            "analyze {{ this }}",
+            "{{ ensure_index(this, ['(' ~ json_text('payload', 'transaction_id') ~ ')'], name='transaction_id') }}",
         ]
     )
 }}

@@ -14,7 +14,10 @@
 
 with
 
-checks as (
+-- Read twice below. "not materialized" and the array (one value computed before the scan, not a
+-- join) let PostgreSQL push each filter down to bronze's indexes (raw_id, transaction_id)
+-- instead of validating every bronze record on an incremental run.
+checks as not materialized (
 
     select * from {{ ref('silver_transaction_checks') }}
 
@@ -41,7 +44,7 @@ valid_versions as (
     select * from checks
     where is_valid
     {% if is_incremental() %}
-        and transaction_id in (select transaction_id from new_transaction_ids)
+        and transaction_id = any(array(select transaction_id from new_transaction_ids))
     {% endif %}
 
 ),
