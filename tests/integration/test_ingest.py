@@ -292,3 +292,26 @@ def test_s3_prefix_and_single_object(db: dict[str, str], s3: Any, tmp_path: Path
     assert _count(db, "products") == expected["products_records"]
     assert _query(db, "select distinct source_file, source from raw.products") == [(uri, "jsonl")]
     assert cli.main(["ingest", "s3://landing/nothing-here/", "--entity", "products"]) == 2
+
+
+def test_a_file_loaded_as_the_wrong_entity_lands_with_a_warning(
+    pg_env: dict[str, str], tmp_path: Path
+) -> None:
+    path = tmp_path / "products.jsonl"
+    path.write_text('{"product_id": "P1", "product_name": "Kopiko"}\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "workbench.cli", "ingest", str(path), "--entity", "transactions"],
+        env={**os.environ, **pg_env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0
+    warnings = [
+        json.loads(line) for line in result.stderr.splitlines() if "entity_mismatch" in line
+    ]
+    assert len(warnings) == 1
+    assert warnings[0]["level"] == "warning"
+    assert "none of the first 1 records has transaction_id" in warnings[0]["message"]
+    assert _count(pg_env, "transactions") == 1

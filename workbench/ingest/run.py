@@ -17,6 +17,7 @@ from workbench.ingest.schema import ensure_raw_schema
 from workbench.ingest.sources import Source, SourceError, resolve
 
 log = structlog.get_logger("workbench.ingest")
+ID_KEYS = {"transactions": "transaction_id", "products": "product_id"}
 
 
 class IngestError(RuntimeError):
@@ -97,9 +98,10 @@ def _load_one(
 
     try:
         with bar, item.open(advance if progress else None) as stream:
-            return load(
+            check = _EntityCheck(ID_KEYS[entity])
+            counts = load(
                 conn,
-                reader(stream),
+                check.watch(reader(stream)),
                 entity=entity,
                 source=source,
                 source_file=item.name,
@@ -111,6 +113,38 @@ def _load_one(
         raise IngestError(f"{item.name}: cannot read: {error}") from error
     except psycopg.Error as error:
         raise IngestError(f"{item.name}: database error: {_safe(error, settings)}") from error
+    if check.looks_wrong():
+        log.warning(
+            "ingest.entity_mismatch",
+            source_file=item.name,
+            entity=entity,
+            message=f"none of the first {check.sampled} records has {check.key}: "
+            f"is --entity {entity} right? (the records landed; silver will reject them)",
+        )
+    return counts
+
+
+class _EntityCheck:
+    """Notices a products file loaded as transactions (or the reverse) from the first records."""
+
+    SAMPLE = 1000
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self._needle = f'"{key}"'
+        self.sampled = 0
+        self._hits = 0
+
+    def watch(self, rows: Iterator[StageRow]) -> Iterator[StageRow]:
+        for row in rows:
+            payload = row[1]
+            if payload is not None and self.sampled < self.SAMPLE:
+                self.sampled += 1
+                self._hits += self._needle in payload
+            yield row
+
+    def looks_wrong(self) -> bool:
+        return self.sampled > 0 and self._hits == 0
 
 
 def _s3_client(env: Mapping[str, str]) -> Any:
