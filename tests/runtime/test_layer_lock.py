@@ -79,7 +79,8 @@ def test_lock_timeout_exits_2_with_a_clear_message(
         run = run_workbench("run", "--layer", "all", "--lock-timeout", "0.5", env=env)
         holders = holder.execute(documented_lock_query()).fetchall()
         recorded = holder.execute(
-            "select exit_code, error, nodes_total from ops.dbt_invocations where layer = 'all'"
+            "select exit_code, error, nodes_total, lock_wait_seconds"
+            " from ops.dbt_invocations where layer = 'all'"
         ).fetchall()
         others = holder.execute(
             "select count(*) from pg_locks where locktype = 'advisory' and pid <> pg_backend_pid()"
@@ -89,7 +90,7 @@ def test_lock_timeout_exits_2_with_a_clear_message(
     assert "layer lock 'gold' is held by another run" in summary["error"]
     assert "--lock-timeout" in summary["error"]
     assert run.named("dbt_node") == []
-    assert recorded == [(2, summary["error"], 0)]
+    assert recorded == [(2, summary["error"], 0, 0.5)]
     assert others == (0,)  # bronze and silver were released with the process
     assert [row[:2] for row in holders] == [(3, holder_pid)]  # the documented query finds us
 

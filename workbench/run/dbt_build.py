@@ -75,7 +75,8 @@ def node_from_event(data: Any) -> NodeResult:
         started_at=_parse_dbt_time(info.node_started_at),
         finished_at=_parse_dbt_time(info.node_finished_at),
         duration_seconds=float(result.execution_time),
-        rows_affected=_rows_affected(dict(result.adapter_response.items())),
+        # A test's adapter response counts its one summary row, not data: leave it out.
+        rows_affected=None if is_test else _rows_affected(dict(result.adapter_response.items())),
         failures=int(result.num_failures) if is_test else None,
         message=result.message or None,
     )
@@ -98,7 +99,9 @@ def node_from_run_result(result: Any) -> NodeResult:
         started_at=started.replace(tzinfo=UTC) if started else None,
         finished_at=finished.replace(tzinfo=UTC) if finished else None,
         duration_seconds=float(getattr(result, "execution_time", 0.0) or 0.0),
-        rows_affected=_rows_affected(getattr(result, "adapter_response", None) or {}),
+        rows_affected=None
+        if is_test
+        else _rows_affected(getattr(result, "adapter_response", None) or {}),
         failures=int(failures) if is_test and failures is not None else None,
         message=getattr(result, "message", None) or None,
     )

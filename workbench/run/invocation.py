@@ -125,7 +125,7 @@ def _locked_build(
                 # Stamped while the locks are held: recorded intervals of one layer never overlap.
                 progress.finished = _now()
     except LockTimeoutError as exc:
-        progress.error = str(exc)
+        progress.lock_wait, progress.error = params.lock_timeout_seconds, str(exc)
     except KeyboardInterrupt as exc:
         progress.exit_code, progress.error = ExitCode.RUNTIME_ERROR, f"interrupted: {exc}"
     except psycopg.Error as exc:
