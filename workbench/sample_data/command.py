@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.products,
         help="distinct products (the file also holds later versions of some)",
     )
-    parser.add_argument("--stores", type=int, default=defaults.stores)
+    parser.add_argument("--stores", type=int, default=defaults.stores, help="number of stores")
     parser.add_argument(
         "--bad-share",
         type=float,
@@ -42,8 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.duplicate_share,
         help="transactions that get a resend or later correction (0..0.5)",
     )
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--format", choices=FORMATS, default=defaults.format)
+    parser.add_argument(
+        "--seed", type=int, default=defaults.seed, help="same seed and options, same bytes"
+    )
+    parser.add_argument(
+        "--format", choices=FORMATS, default=defaults.format, help="file format (default jsonl)"
+    )
     parser.add_argument(
         "--chunk-rows", type=int, default=defaults.chunk_rows, help="records per transactions file"
     )
@@ -53,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=defaults.start,
         help="first day, a Monday (YYYY-MM-DD)",
     )
-    parser.add_argument("--weeks", type=int, default=defaults.weeks)
+    parser.add_argument("--weeks", type=int, default=defaults.weeks, help="whole ISO weeks of data")
 
 
 def execute(args: argparse.Namespace) -> int:
