@@ -61,9 +61,9 @@ def test_second_run_of_a_layer_waits_and_never_overlaps(
     assert len(rows) == 2 and [row[4] for row in rows] == [0, 0]
     (first_id, _, first_end, _, _), (second_id, second_start, _, second_wait, _) = rows
     assert str(first_id) == first_run.named("dbt_invocation")[0]["invocation_id"]
-    assert second_start >= first_end  # type: ignore[operator]
+    assert second_start >= first_end
     spans = {str(row[0]): row for row in node_spans}
-    assert spans[str(second_id)][1] >= spans[str(first_id)][2]  # type: ignore[operator]
+    assert spans[str(second_id)][1] >= spans[str(first_id)][2]
     assert float(str(second_wait)) > 0
 
 
