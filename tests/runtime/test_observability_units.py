@@ -186,3 +186,21 @@ def test_registry_holds_exactly_the_contract_metrics() -> None:
 def test_last_success_is_omitted_when_never_known() -> None:
     samples = _samples(generate_latest(build_registry(invocation("gold", 2), None)))
     assert not any(key.startswith("dbt_workbench_run_last_success") for key in samples)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_gets_readable_console_lines_not_json() -> None:
+    stream = _Terminal()
+    configure_logging(stream)
+    try:
+        structlog.get_logger("t").info("dbt_node", node_id="model.x.y", status="success")
+    finally:
+        configure_logging()
+    text = stream.getvalue()
+    assert "dbt_node" in text and "model.x.y" in text
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(text)
