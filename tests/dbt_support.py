@@ -87,7 +87,7 @@ def run_dbt(
 
 
 def run_results(target_dir: Path) -> dict[str, dict[str, Any]]:
-    """The last invocation's results keyed by node name (the last part of unique_id)."""
+    """The last invocation's results keyed by unique_id."""
     data = json.loads((target_dir / "run_results.json").read_text())
     return {r["unique_id"]: r for r in data["results"]}
 
