@@ -292,6 +292,7 @@ def test_s3_prefix_and_single_object(db: dict[str, str], s3: Any, tmp_path: Path
     assert _count(db, "products") == expected["products_records"]
     assert _query(db, "select distinct source_file, source from raw.products") == [(uri, "jsonl")]
     assert cli.main(["ingest", "s3://landing/nothing-here/", "--entity", "products"]) == 2
+    assert cli.main(["ingest", "s3://no-such-bucket/x.jsonl", "--entity", "products"]) == 2
 
 
 def test_a_file_loaded_as_the_wrong_entity_lands_with_a_warning(

@@ -39,8 +39,10 @@ def ingest(
         sources = resolve(paths, entity, lambda: _s3_client(env))
     except (ConfigError, SourceError) as error:
         raise IngestError(str(error)) from error
-    except Exception as error:  # boto3/botocore: credentials, endpoint, access denied
-        raise IngestError(f"cannot list S3 objects: {_safe(error, settings=None)}") from error
+    except OSError as error:
+        raise IngestError(f"cannot read: {error}") from error
+    except _s3_errors() as error:  # credentials, endpoint, access denied, no such bucket
+        raise IngestError(f"S3: {_safe(error, settings=None)}") from error
     totals = dict.fromkeys(
         ("files", "records", "inserted", "already_present", "errors", "errors_inserted"), 0
     )
@@ -113,6 +115,8 @@ def _load_one(
         raise IngestError(f"{item.name}: cannot read: {error}") from error
     except psycopg.Error as error:
         raise IngestError(f"{item.name}: database error: {_safe(error, settings)}") from error
+    except _s3_errors() as error:
+        raise IngestError(f"{item.name}: S3: {_safe(error, settings)}") from error
     if check.looks_wrong():
         log.warning(
             "ingest.entity_mismatch",
@@ -145,6 +149,14 @@ class _EntityCheck:
 
     def looks_wrong(self) -> bool:
         return self.sampled > 0 and self._hits == 0
+
+
+def _s3_errors() -> tuple[type[BaseException], ...]:
+    """botocore's exception types, imported only when an exception is being matched (an
+    `except` expression is evaluated lazily), so local-only ingests never import boto."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (BotoCoreError, ClientError)
 
 
 def _s3_client(env: Mapping[str, str]) -> Any:
