@@ -11,6 +11,7 @@ from workbench.observability.history import read_last_success, record_history
 from workbench.observability.labels import argo_labels
 from workbench.observability.logging import ensure_logging_configured
 from workbench.observability.metrics import MetricsPusher
+from workbench.run.artifacts import artifacts_configured, publish_artifacts
 from workbench.run.exit_codes import ExitCode
 from workbench.run.invocation import Publisher, run_layer
 from workbench.run.params import LAYERS, LOCK_TIMEOUT_ENV, ParamError, parse_run_params
@@ -69,6 +70,8 @@ def execute(args: argparse.Namespace) -> int:
     pusher = MetricsPusher.from_env(read_last_success)
     if pusher is not None:
         publishers.append(pusher)
+    if artifacts_configured():
+        publishers.append(publish_artifacts)
     with sigterm_as_interrupt():
         result = run_layer(params, settings, project_dir, labels, tuple(publishers))
     return result.exit_code
