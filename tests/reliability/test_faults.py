@@ -66,27 +66,19 @@ def _bronze_count(db: Database) -> int:
 
 
 def test_pushgateway_and_s3_refusing_connections_change_nothing(
-    landed: Database, pg_cluster: PostgresCluster, landed_template: Database, tmp_path: Path
+    landed: Database, tmp_path: Path
 ) -> None:
     closed = f"http://127.0.0.1:{free_port()}"
-    code, events = _run(
-        landed,
-        tmp_path / "down",
-        {
-            "PUSHGATEWAY_URL": closed,
-            "AWS_ENDPOINT_URL": closed,
-            "AWS_ACCESS_KEY_ID": "x",
-            "AWS_SECRET_ACCESS_KEY": "y",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        },
-    )
-    baseline_db = create_database(pg_cluster, template=landed_template.name)
-    try:
-        baseline_code, _ = _run(baseline_db, tmp_path / "baseline", {})
-        assert code == baseline_code == 0
-        assert _bronze_count(landed) == _bronze_count(baseline_db) > 0
-    finally:
-        drop_database(pg_cluster, baseline_db)
+    down = {
+        "PUSHGATEWAY_URL": closed,
+        "AWS_ENDPOINT_URL": closed,
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "y",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    code, events = _run(landed, tmp_path, down)
+    assert code == 0  # what the same run returns with every service up (the template's data)
+    assert _bronze_count(landed) == landed.scalar("select count(*) from raw.transactions") > 0
     failures = [e for e in events if e.get("event") == "metrics_push_failed"]
     assert len(failures) == 1, events
     assert failures[0]["level"] == "warning"

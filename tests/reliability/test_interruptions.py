@@ -62,7 +62,7 @@ def reference(
         drop_database(pg_cluster, db)
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1])
 def test_a_run_killed_at_a_random_point_then_rerun_equals_an_uninterrupted_run(
     pg_cluster: PostgresCluster,
     landed_template: Database,
@@ -105,12 +105,12 @@ def _wait_for_blocked_dbt_query(db: Database, timeout: float = 120.0) -> None:
     while time.monotonic() < deadline:
         blocked = db.scalar(
             "select count(*) from pg_stat_activity where datname = current_database()"
-            " and wait_event_type = 'Lock' and query like '%%bronze_transactions%%'"
+            " and wait_event_type = 'Lock' and query like '%%\"node_id\": %%'"
         )
         if blocked:
             return
         time.sleep(0.2)
-    raise AssertionError("the run never reached the bronze model")
+    raise AssertionError("no dbt node of the run ever waited on the held raw table")
 
 
 def test_database_restart_mid_run_exits_2_and_a_rerun_converges(
