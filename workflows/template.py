@@ -152,14 +152,11 @@ def _dbt_run_container() -> Container:
         # A list, never a shell: parameters reach `workbench run` as single argv entries.
         args=[
             "run",
-            "--layer",
-            "{{inputs.parameters.layer}}",
-            "--select",
-            "{{inputs.parameters.select}}",
-            "--exclude",
-            "{{inputs.parameters.exclude}}",
-            "--full-refresh",
-            "{{inputs.parameters.full_refresh}}",
+            # `--opt=value` so that a value starting with "-" is never read as an option.
+            "--layer={{inputs.parameters.layer}}",
+            "--select={{inputs.parameters.select}}",
+            "--exclude={{inputs.parameters.exclude}}",
+            "--full-refresh={{inputs.parameters.full_refresh}}",
         ],
         env=[
             *_environment(),

@@ -18,14 +18,10 @@ from workflows.template import RETRY_ONLY_RUNTIME_ERRORS, build_workflow_templat
 TEMPLATE_NAME = "wb-dbt-workbench"
 RUN_ARGS = [
     "run",
-    "--layer",
-    "{{inputs.parameters.layer}}",
-    "--select",
-    "{{inputs.parameters.select}}",
-    "--exclude",
-    "{{inputs.parameters.exclude}}",
-    "--full-refresh",
-    "{{inputs.parameters.full_refresh}}",
+    "--layer={{inputs.parameters.layer}}",
+    "--select={{inputs.parameters.select}}",
+    "--exclude={{inputs.parameters.exclude}}",
+    "--full-refresh={{inputs.parameters.full_refresh}}",
 ]
 
 
