@@ -283,6 +283,7 @@ TRANSACTIONS_BATCH_1: list[object] = [
     [1, 2, 3],
     "just a string",
     _line("R-hostile", date="2024-02-30", quantity=1e300, updated_at="yesterday"),
+    _line("R-bad-zone", updated_at="2024-01-08T10:00:00+16:00"),
 ]
 
 EXPECTED_REASONS: dict[str, list[str]] = {
@@ -297,6 +298,7 @@ EXPECTED_REASONS: dict[str, list[str]] = {
     "R-mismatch": ["amount_mismatch"],
     "R-multi": ["invalid_type", "invalid_enum", "unknown_product"],
     "R-hostile": ["invalid_type"],
+    "R-bad-zone": ["invalid_type"],
 }
 
 TRANSACTIONS_BATCH_2: list[object] = [

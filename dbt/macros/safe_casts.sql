@@ -37,12 +37,13 @@
     case when {{ is_iso_date_text(text) }} then ({{ text }})::date end
 {%- endmacro %}
 
-{#- ISO 8601 timestamp: a valid date, optional time (T or space) and optional zone (Z, +08, +08:00).
+{#- ISO 8601 timestamp: a valid date, optional time (T or space) and optional zone (Z, +08, +08:00;
+    PostgreSQL refuses offsets beyond 15:59).
     A value without a zone is read in the session time zone (dbt's connection: UTC by default). -#}
 {% macro is_iso_timestamp_text(text) -%}
     coalesce(
         case
-            when {{ text }} ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?)?(Z|z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)?$'
+            when {{ text }} ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?)?(Z|z|[+-](0[0-9]|1[0-5])(:?[0-5][0-9])?)?$'
             then {{ is_iso_date_text('left(' ~ text ~ ', 10)') }}
         end,
         false

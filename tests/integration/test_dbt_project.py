@@ -231,7 +231,7 @@ def test_reconciliation_is_exact(lifecycle: Lifecycle) -> None:
     assert lifecycle.first.counts == {
         "bronze": len(dbt.TRANSACTIONS_BATCH_1),
         "validated": 11,
-        "rejected": 14,
+        "rejected": 15,
         "superseded": 2,
     }
 
