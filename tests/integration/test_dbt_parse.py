@@ -64,6 +64,7 @@ def _selected(selector: str, target: Path) -> set[str]:
             ["ls", "--selector", selector, "--output", "name", "--quiet", *dirs]
         )
     assert result.success, result.exception
+    assert isinstance(result.result, list)
     return set(result.result)
 
 

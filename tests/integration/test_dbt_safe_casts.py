@@ -72,7 +72,10 @@ def cast_sql(pg_cluster: PostgresCluster, tmp_path_factory: pytest.TempPathFacto
         dirs = ["--project-dir", project, "--profiles-dir", project, "--log-path", str(target)]
         result = dbtRunner().invoke(["compile", "--inline", CASTS, "--quiet", *dirs])
     assert result.success, result.exception
-    sql: str = result.result.results[0].node.compiled_code
+    results = getattr(result.result, "results", None)
+    assert results, "dbt compile --inline returned no node"
+    sql = getattr(results[0].node, "compiled_code", None)
+    assert isinstance(sql, str)
     return sql
 
 
