@@ -6,6 +6,7 @@ uv run --frozen python -m bench --scale 1000000 --big-scale 0 --repeats 3 --only
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import sys
 import tempfile
@@ -136,7 +137,8 @@ def _postgres_version() -> str | None:
         ).stdout
     except (OSError, RuntimeError, subprocess.CalledProcessError):
         return None
-    return out.strip().rsplit(" ", 1)[-1]
+    found = re.search(r"\d+(\.\d+)+", out)
+    return found.group(0) if found else out.strip()
 
 
 if __name__ == "__main__":

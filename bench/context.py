@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,13 @@ class BenchContext:
         env["DBT_PROJECT_DIR"] = str(REPO_ROOT / "dbt")
         env["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
         return env
+
+    def fresh_run_dir(self, name: str) -> Path:
+        """An empty directory for one benchmark's targets and logs (a rerun starts clean)."""
+        path = self.workdir / "runs" / name
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True)
+        return path
 
     @property
     def workbench(self) -> str:

@@ -28,10 +28,11 @@ def recorded_model_statements(log_file: Path) -> list[str]:
                 continue
             data = event.get("data", {})
             node = data.get("node_info", {}).get("unique_id", "")
-            if not node.startswith("model."):
-                continue
             sql = data.get("sql", "")
             body = _LEADING_COMMENT.sub("", sql, count=1).lstrip().lower()
+            # dbt creates the layer schemas up front, outside any node.
+            if not node.startswith("model.") and not body.startswith("create schema"):
+                continue
             if body.startswith(_INTROSPECTION) or not body:
                 continue
             statements.append(sql.strip().rstrip(";"))

@@ -74,12 +74,13 @@ def run(ctx: BenchContext) -> BenchResult:
         target=TARGET,
         target_text=f"<= {TARGET}x",
     )
-    run_dir = ctx.workdir / "runs" / NAME
+    run_dir = ctx.fresh_run_dir(NAME)
     ds = dataset(ctx, ctx.scale)
     files, lines = clean_copy(ds, ctx.workdir / "data" / f"clean-{ctx.scale}")
     candidate: list[float] = []
     baseline: list[float] = []
     rss: list[float] = []
+    cpu: list[float] = []
     with throwaway_server(ctx.workdir, NAME) as server:
         for i in range(ctx.repeats):
             done = _workbench_ingest(ctx, server, files, f"cand_{i}", run_dir)
@@ -89,6 +90,7 @@ def run(ctx: BenchContext) -> BenchResult:
             server.drop_database(f"cand_{i}")
             candidate.append(done.seconds)
             rss.append(done.peak_rss_mb)
+            cpu.append(done.cpu_seconds)
             floor = _psql_copy(ctx, server, files, f"base_{i}", run_dir)
             copied = int(server.scalar(f"base_{i}", "select count(*) from bare"))
             if copied != lines:
@@ -115,6 +117,7 @@ def run(ctx: BenchContext) -> BenchResult:
         "files": len(files),
         "candidate_rows_per_second_median": round(lines / result.candidate.seconds.median),
         "baseline_rows_per_second_median": round(lines / result.baseline.seconds.median),
+        "candidate_process_cpu_seconds": series(cpu).as_dict(),
         "peak_rss_mb": {str(lo[0]): round(lo[1], 1), str(hi[0]): round(hi[1], 1)},
         "peak_rss_growth": round(growth, 3),
         "peak_rss_growth_target": MEMORY_GROWTH_TARGET,

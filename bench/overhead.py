@@ -25,7 +25,7 @@ def run(ctx: BenchContext) -> BenchResult:
     result = BenchResult(
         name=NAME, title=TITLE, scale=ctx.scale, target=TARGET, target_text=f"<= {TARGET}x"
     )
-    run_dir = ctx.workdir / "runs" / NAME
+    run_dir = ctx.fresh_run_dir(NAME)
     ds = dataset(ctx, ctx.scale)
     workbench: list[float] = []
     bare: list[float] = []

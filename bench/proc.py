@@ -24,6 +24,7 @@ class Measured:
     seconds: float
     exit_code: int
     peak_rss_mb: float
+    cpu_seconds: float  # user + system CPU of the child itself (not of PostgreSQL)
     started_at: float  # time.time() just before the child was started
     log: Path
 
@@ -60,6 +61,7 @@ def run_measured(
         seconds=seconds,
         exit_code=child.returncode,
         peak_rss_mb=usage.ru_maxrss / 1024,  # Linux reports kilobytes
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
         started_at=started_at,
         log=log,
     )
