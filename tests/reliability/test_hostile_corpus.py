@@ -63,6 +63,13 @@ class Landed:
     raw_ids: dict[int, int]
 
 
+def _raw_ids(db: Database, table: str) -> set[int]:
+    """raw_ids of a silver table; none when the run failed to build it (the tests say so)."""
+    if db.scalar("select to_regclass(%s) is null", (table,)):
+        return set()
+    return {r for (r,) in db.rows(f"select raw_id from {table}")}
+
+
 def _locate(db: Database, source_file: str) -> tuple[dict[int, str], dict[int, int]]:
     bronze = dict(
         db.rows(
@@ -78,8 +85,8 @@ def _locate(db: Database, source_file: str) -> tuple[dict[int, str], dict[int, i
             (source_file,),
         )
     }
-    silver = {r for (r,) in db.rows("select raw_id from silver.silver_validated_transactions")}
-    rejected = {r for (r,) in db.rows("select raw_id from silver.silver_rejected_transactions")}
+    silver = _raw_ids(db, "silver.silver_validated_transactions")
+    rejected = _raw_ids(db, "silver.silver_rejected_transactions")
     places: dict[int, str] = {}
     for line in range(1, len(_lines()) + 1):
         found = []
@@ -273,3 +280,49 @@ def test_reingest_and_rerun_change_nothing(landed: Landed) -> None:
         assert workbench("run", "--layer", "all") == 0
     assert {t: db.digest("raw", t, frozenset()) for t in raw_before} == raw_before
     assert db.digests() == models_before
+
+
+def test_an_oversized_identifier_cannot_fail_the_silver_layer(
+    pg_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A 9 kB store_id must end in silver or rejected; it must not stop the other records.
+
+    (A btree index entry holds at most ~2.7 kB: an index on a free-text column fails the whole
+    model unless silver bounds what it indexes.)
+    """
+    db = Database(pg_env)
+    data = tmp_path / "oversized.jsonl"
+    normal = json.dumps(
+        {
+            **json.loads(build.oversized_identifier_line()),
+            "transaction_id": "HX-normal",
+            "store_id": "S-001",
+        }
+    )
+    data.write_bytes(build.oversized_identifier_line() + normal.encode() + b"\n")
+    with workbench_env(db, tmp_path):
+        assert workbench("ingest", str(build.PRODUCTS_FILE), "--entity", "products") == 0
+        assert workbench("ingest", str(data), "--entity", "transactions") == 0
+        code = workbench(
+            "run",
+            "--layer",
+            "silver",
+            "--select",
+            "tag:bronze tag:silver",
+            "--exclude",
+            "resource_type:test resource_type:unit_test",
+        )
+    assert code == 0, "one oversized value failed the silver models"
+    placed = db.scalar(
+        "select count(*) from silver.silver_validated_transactions where transaction_id = 'HX-016'"
+    ) + db.scalar(
+        "select count(*) from silver.silver_rejected_transactions where transaction_id = 'HX-016'"
+    )
+    assert placed == 1
+    assert (
+        db.scalar(
+            "select count(*) from silver.silver_validated_transactions"
+            " where transaction_id = 'HX-normal'"
+        )
+        == 1
+    )
