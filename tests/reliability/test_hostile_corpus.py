@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.pgcluster import PostgresCluster
+from tests.pgcluster import TEST_PASSWORD, PostgresCluster
 from tests.reliability.corpus import build
 from tests.reliability.support import (
     Database,
@@ -326,3 +326,14 @@ def test_an_oversized_identifier_cannot_fail_the_silver_layer(
         )
         == 1
     )
+
+
+def test_no_secret_in_the_real_projects_artifacts_and_logs(landed: Landed) -> None:
+    """dbt's target/ (manifest, run_results, compiled SQL) and logs of a real-project run."""
+    leaked = [
+        str(path)
+        for path in landed.workdir.rglob("*")
+        if path.is_file() and TEST_PASSWORD.encode() in path.read_bytes()
+    ]
+    assert not leaked
+    assert any(landed.workdir.glob("target/*.json")), "no dbt artifacts to check"
