@@ -65,6 +65,8 @@ def run_measured(
         started_at=started_at,
         log=log,
     )
+    shown = " ".join(Path(argv[0]).name if i == 0 else a for i, a in enumerate(argv[:4]))
+    print(f"   {seconds:8.2f} s  exit {measured.exit_code}  {shown} ...", flush=True)
     if check and measured.exit_code != 0:
         raise BenchStepError(f"`{' '.join(argv[:4])} ...` exited {measured.exit_code}; see {log}")
     return measured
