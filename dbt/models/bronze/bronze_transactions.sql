@@ -7,7 +7,7 @@
             "{{ ensure_index(this, ['ingested_at']) }}",
             "{{ ensure_index(this, ['batch_id']) }}",
             "analyze {{ this }}",
-            "{{ ensure_index(this, ['(' ~ json_text('payload', 'transaction_id') ~ ')'], name='transaction_id') }}",
+            "{{ ensure_index(this, ['(' ~ json_text('payload', 'transaction_id') ~ ')'], name='transaction_id', method='hash') }}",
         ]
     )
 }}

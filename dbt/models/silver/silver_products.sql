@@ -7,7 +7,7 @@
         unique_key='product_id',
         post_hook=[
             "{{ ensure_index(this, ['category']) }}",
-            "{{ ensure_index(this, ['brand']) }}",
+            "{{ ensure_index(this, ['brand'], method='hash') }}",
         ]
     )
 }}

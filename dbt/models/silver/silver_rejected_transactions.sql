@@ -3,7 +3,7 @@
         unique_key='raw_id',
         post_hook=[
             "{{ ensure_index(this, ['rejection_reason']) }}",
-            "{{ ensure_index(this, ['transaction_id']) }}",
+            "{{ ensure_index(this, ['transaction_id'], method='hash') }}",
             "{{ ensure_index(this, ['batch_id']) }}",
         ]
     )

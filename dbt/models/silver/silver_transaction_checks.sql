@@ -95,6 +95,13 @@ checked as (
                         or (unit_price_text is not null and unit_price is null)
                         or (amount_text is not null and amount is null)
                         or (updated_at_text is not null and updated_at is null)
+                        -- identifiers are short strings; an oversized one is not an id (and
+                        -- would not fit the btree indexes silver keeps on them)
+                        or length(transaction_id) > {{ var('max_identifier_length') }}
+                        or length(store_id) > {{ var('max_identifier_length') }}
+                        or length(product_id) > {{ var('max_identifier_length') }}
+                        or length(basket_id) > {{ var('max_identifier_length') }}
+                        or length(customer_id) > {{ var('max_identifier_length') }}
                     then 'invalid_type'
                 end,
                 case
