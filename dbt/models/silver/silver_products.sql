@@ -74,7 +74,10 @@ typed as (
         {{ safe_timestamptz('updated_at_text') }} as updated_at
 
     from renamed
+    -- an oversized id is no product id (and would not fit the primary key's btree); such
+    -- catalog records stay in bronze_products
     where product_id is not null
+        and length(product_id) <= {{ var('max_identifier_length') }}
     {% if is_incremental() %}
         and product_id in (select product_id from changed_products)
     {% endif %}
