@@ -10,6 +10,8 @@ from pathlib import Path
 from bench.proc import venv_bin
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# `dbt build --select` also picks the tests of what it selects; models-only runs exclude them.
+NO_TESTS = "resource_type:test resource_type:unit_test"
 
 
 @dataclass(frozen=True)

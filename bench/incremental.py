@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.cluster import BenchServer, throwaway_server
-from bench.context import BenchContext
+from bench.context import NO_TESTS, BenchContext
 from bench.dataset import Dataset, dataset, increment_file
 from bench.dbt_artifacts import model_seconds
 from bench.pipeline import build_all, ingest_dataset
@@ -45,7 +45,16 @@ def _silver(
     ctx: BenchContext, env: dict[str, str], run_dir: Path, full_refresh: bool
 ) -> tuple[float, float]:
     """Wall-clock seconds of the command, and the models' own SQL seconds (run_results.json)."""
-    argv = [ctx.workbench, "run", "--layer", "silver", "--select", SILVER_MODELS]
+    argv = [
+        ctx.workbench,
+        "run",
+        "--layer",
+        "silver",
+        "--select",
+        SILVER_MODELS,
+        "--exclude",
+        NO_TESTS,
+    ]
     if full_refresh:
         argv += ["--full-refresh", "true"]
     seconds = run_measured(argv, env=env, log=run_dir / "silver.log").seconds
@@ -143,7 +152,7 @@ def run(ctx: BenchContext) -> BenchResult:
             sizes.append(_measure_size(ctx, server, ctx.big_scale, run_dir, ctx.repeats))
     headline = sizes[-1]
     result.scale = headline.transactions
-    selection = f"workbench run --layer silver --select '{SILVER_MODELS}'"
+    selection = f"workbench run --layer silver --select '{SILVER_MODELS}' --exclude '{NO_TESTS}'"
     result.candidate = Side(
         "incremental", f"{selection} after {SHARE:.0%} new rows", headline.incremental
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.cluster import BenchServer, throwaway_server
-from bench.context import BenchContext, psql_argv
+from bench.context import NO_TESTS, BenchContext, psql_argv
 from bench.dataset import Dataset, dataset
 from bench.dbt_sql import recorded_model_statements, write_replay_script
 from bench.pipeline import ingest_dataset
@@ -59,7 +59,7 @@ def _workbench_models(
         env["DBT_LOG_LEVEL_FILE"] = "debug"
         env["DBT_LOG_FORMAT_FILE"] = "json"
     done = run_measured(
-        [ctx.workbench, "run", "--layer", "all", "--select", MODELS_ONLY],
+        [ctx.workbench, "run", "--layer", "all", "--select", MODELS_ONLY, "--exclude", NO_TESTS],
         env=env,
         log=run_dir.parent / f"{run_dir.name}.log",
     )
@@ -114,7 +114,9 @@ def run(ctx: BenchContext) -> BenchResult:
     if built_by_psql != built_by_dbt:
         raise RuntimeError(f"the replay built different tables: {built_by_psql} vs {built_by_dbt}")
     result.candidate = Side(
-        "workbench run", f"workbench run --layer all --select {MODELS_ONLY}", series(candidate)
+        "workbench run",
+        f"workbench run --layer all --select {MODELS_ONLY} --exclude '{NO_TESTS}'",
+        series(candidate),
     )
     result.baseline = Side(
         "psql replay", "psql -f replay.sql (dbt's model SQL, in dbt's order)", series(baseline)
