@@ -37,6 +37,7 @@ renamed as (
     select
         raw_id,
         ingested_at,
+        bronze_loaded_at,
         {{ json_text('payload', 'product_id') }} as product_id,
         {{ json_text('payload', 'product_name') }} as product_name_text,
         {{ json_text('payload', 'brand') }} as brand_text,
@@ -52,9 +53,13 @@ renamed as (
 {% if is_incremental() %}
 changed_products as (
 
+    -- products with a version bronze loaded since the last run (bronze runs one at a time, so
+    -- a later batch has a later bronze_loaded_at; raw_id is no watermark for late commits)
     select distinct product_id
     from renamed
-    where raw_id > (select coalesce(max(latest_raw_id), 0) from {{ this }})
+    where bronze_loaded_at > (
+        select coalesce(max(last_bronze_loaded_at), '-infinity'::timestamptz) from {{ this }}
+    )
 
 ),
 {% endif %}
@@ -64,6 +69,7 @@ typed as (
     select
         raw_id,
         ingested_at,
+        bronze_loaded_at,
         product_id,
         {{ standardised_name('product_name_text') }} as product_name,
         {{ standardised_name('brand_text') }} as brand,
@@ -93,7 +99,8 @@ ranked as (
             order by updated_at desc nulls last, ingested_at desc, raw_id desc
         ) as version_rank,
         count(*) over (partition by product_id) as version_count,
-        max(raw_id) over (partition by product_id) as latest_raw_id
+        max(raw_id) over (partition by product_id) as latest_raw_id,
+        max(bronze_loaded_at) over (partition by product_id) as last_bronze_loaded_at
 
     from typed
 
@@ -113,7 +120,8 @@ final as (
         ranked.updated_at,
         ranked.version_count::integer as version_count,
         ranked.raw_id,
-        ranked.latest_raw_id
+        ranked.latest_raw_id,
+        ranked.last_bronze_loaded_at
 
     from ranked
     left join category_mapping

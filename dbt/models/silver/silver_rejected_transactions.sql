@@ -22,8 +22,11 @@ rejected as (
     select * from checks
     where not is_valid
     {% if is_incremental() %}
-        -- rows above the last rejected raw_id that pass are not inserted, so re-reading them is a no-op
-        and raw_id > (select coalesce(max(raw_id), 0) from {{ this }})
+        -- batches bronze loaded after the newest one with a rejection (bronze runs one at a time,
+        -- so a later batch has a later bronze_loaded_at); re-reading one is a no-op
+        and bronze_loaded_at > (
+            select coalesce(max(bronze_loaded_at), '-infinity'::timestamptz) from {{ this }}
+        )
     {% endif %}
 
 ),
@@ -41,6 +44,7 @@ final as (
         source_row,
         batch_id,
         ingested_at,
+        bronze_loaded_at,
         current_timestamp as rejected_at
 
     from rejected

@@ -39,6 +39,7 @@ renamed as (
         source_row,
         batch_id,
         ingested_at,
+        bronze_loaded_at,
         coalesce(jsonb_typeof(payload) = 'object', false) as is_object,
         {{ json_text('payload', 'transaction_id') }} as transaction_id,
         {{ json_text('payload', 'transaction_date') }} as transaction_date_text,
@@ -126,7 +127,7 @@ checked as (
                     when quantity <= 0 or unit_price <= 0 or amount <= 0
                     then 'non_positive_amount'
                 end,
-                case when transaction_date > current_date then 'future_date' end,
+                case when transaction_date > {{ business_today() }} then 'future_date' end,
                 case
                     when product_id is not null and not is_known_product
                     then 'unknown_product'
@@ -168,7 +169,8 @@ final as (
         source_file,
         source_row,
         batch_id,
-        ingested_at
+        ingested_at,
+        bronze_loaded_at
 
     from checked
 

@@ -8,6 +8,7 @@
             "{{ ensure_index(this, ['basket_id']) }}",
             "{{ ensure_index(this, ['category', 'transaction_date']) }}",
             "{{ ensure_index(this, ['latest_version_raw_id']) }}",
+            "{{ ensure_index(this, ['last_bronze_loaded_at']) }}",
         ]
     )
 }}
@@ -26,13 +27,17 @@ checks as not materialized (
 {% if is_incremental() %}
 new_transaction_ids as (
 
-    -- Valid versions that landed since the last run. Every valid version already processed has
-    -- raw_id <= latest_version_raw_id of its transaction, so this watermark is exact; an invalid
-    -- version can never win, so it never reopens a transaction.
+    -- Valid versions that bronze loaded since the last run. bronze runs one at a time, so a
+    -- batch silver has not seen has a later bronze_loaded_at than every batch it has (raw_id
+    -- is no watermark: a late-committing landing gets raw_ids below it). An invalid version
+    -- can never win, so it never reopens a transaction.
     select distinct transaction_id
     from checks
     where is_valid
-        and raw_id > (select coalesce(max(latest_version_raw_id), 0) from {{ this }})
+        and bronze_loaded_at > (
+            select coalesce(max(last_bronze_loaded_at), '-infinity'::timestamptz)
+            from {{ this }}
+        )
 
 ),
 {% endif %}
@@ -58,7 +63,8 @@ ranked as (
             order by updated_at desc nulls last, ingested_at desc, raw_id desc
         ) as version_rank,
         count(*) over (partition by transaction_id) as version_count,
-        max(raw_id) over (partition by transaction_id) as latest_version_raw_id
+        max(raw_id) over (partition by transaction_id) as latest_version_raw_id,
+        max(bronze_loaded_at) over (partition by transaction_id) as last_bronze_loaded_at
 
     from valid_versions
 
@@ -83,6 +89,7 @@ final as (
         raw_id,
         version_count::integer as version_count,
         latest_version_raw_id,
+        last_bronze_loaded_at,
         ingested_at,
         current_timestamp as validated_at
 
