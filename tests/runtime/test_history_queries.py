@@ -12,7 +12,12 @@ import pytest
 from tests.runtime.pg_watch import conninfo
 from tests.runtime.records_factory import invocation, node
 from workbench.config import PROJECT_ROOT
-from workbench.observability.history import ensure_history_schema, migrations, write_invocation
+from workbench.observability.history import (
+    ensure_history_schema,
+    last_success_at,
+    migrations,
+    write_invocation,
+)
 from workbench.observability.records import InvocationResult
 
 pytestmark = pytest.mark.integration
@@ -129,3 +134,18 @@ def test_which_model_got_slower_this_week(pg_env: dict[str, str]) -> None:
         ("model.scout_retail.doubled", 10.0, 20.0, 2.0),
         ("model.scout_retail.a_bit_slower", 3.0, 4.0, 1.33),
     ]
+
+
+def test_a_custom_selection_is_not_the_layers_last_success(pg_env: dict[str, str]) -> None:
+    """The stale-layer metric reads last_success_at: a --select run must not refresh it."""
+    full = invocation("silver", 0, at=ago(10))
+    recorded = [
+        full,
+        replace(invocation("silver", 0, at=ago(1)), select="silver_products+"),
+        replace(invocation("silver", 0, at=ago(2)), exclude="silver_products"),
+    ]
+    with psycopg.connect(conninfo(pg_env), autocommit=True) as conn:
+        ensure_history_schema(conn)
+        for result in recorded:
+            write_invocation(conn, result)
+        assert last_success_at(conn, "silver") == full.finished_at

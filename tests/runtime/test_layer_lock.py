@@ -109,3 +109,23 @@ def test_maintenance_does_not_wait_for_bronze(
         "model.scout_retail.gated",
         "model.scout_retail.gated_child",
     }
+
+
+def test_a_custom_selection_holds_every_layer_lock(
+    module_pg_env: dict[str, str], module_tmp: Path
+) -> None:
+    """`--select` replaces the layer's selector and may reach any layer (silver_products+ builds
+    gold and platinum), so a silver run with a selection must also wait for the gold lock."""
+    project = write_project(module_tmp / "project", GATED_FILES)
+    env = runner_env(module_pg_env, project, module_tmp / "custom")
+    with psycopg.connect(conninfo(module_pg_env), autocommit=True) as holder:
+        holder.execute("select pg_advisory_lock(%s::int4, %s::int4)", lock_key("gold"))
+        custom = run_workbench(
+            "run", "--layer", "silver", "--select", "gated", "--lock-timeout", "0.5", env=env
+        )
+        plain = run_workbench("run", "--layer", "silver", "--lock-timeout", "0.5", env=env)
+    assert custom.exit_code == 2
+    (summary,) = custom.named("dbt_invocation")
+    assert "layer lock 'gold' is held by another run" in summary["error"]
+    assert custom.named("dbt_node") == []
+    assert plain.exit_code == 0, plain.stderr[-2000:]

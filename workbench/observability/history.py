@@ -134,7 +134,9 @@ def write_invocation(conn: Connection, result: InvocationResult) -> None:
 
 def last_success_at(conn: Connection, layer: str) -> datetime | None:
     row = conn.execute(
-        "select max(finished_at) from ops.dbt_invocations where layer = %s and success",
+        # a --select/--exclude run built something else than the layer: not the layer's success
+        "select max(finished_at) from ops.dbt_invocations where layer = %s and success"
+        " and coalesce(select_arg, '') = '' and coalesce(exclude_arg, '') = ''",
         (layer,),
     ).fetchone()
     value = row[0] if row else None

@@ -112,7 +112,11 @@ def _locked_build(
         with connect(settings, autocommit=True) as lock_conn:
             lock_conn.execute("set application_name = 'dbt-workbench-lock'")
             with layer_locks(
-                lock_conn, params.layer, params.lock_timeout_seconds, on_wait=waiting
+                lock_conn,
+                params.layer,
+                params.lock_timeout_seconds,
+                custom_selection=bool(params.select or params.exclude),
+                on_wait=waiting,
             ) as waited:
                 progress.lock_wait, progress.started = waited, _now()
                 logger.info(

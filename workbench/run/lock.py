@@ -28,6 +28,15 @@ LOCK_NAMESPACE = 0x64627477
 POLL_SECONDS = 0.5
 
 
+def locks_for(layer: str, *, custom_selection: bool) -> tuple[str, ...]:
+    """The layer locks a run must hold.
+
+    A `--select`/`--exclude` replaces the layer's selector and may reach any layer (e.g.
+    `silver_products+` builds gold and platinum too), so such a run holds every layer's lock.
+    """
+    return LOCK_ORDER if custom_selection else LAYER_LOCKS[layer]
+
+
 class LockTimeoutError(RuntimeError):
     """Another run held a layer lock for longer than the lock timeout."""
 
@@ -53,6 +62,7 @@ def layer_locks(
     layer: str,
     timeout_seconds: float,
     *,
+    custom_selection: bool = False,
     on_wait: Callable[[str], None] = lambda _layer: None,
     poll_seconds: float = POLL_SECONDS,
 ) -> Iterator[float]:
@@ -64,7 +74,7 @@ def layer_locks(
     deadline = started + timeout_seconds
     held: list[str] = []
     try:
-        for name in LAYER_LOCKS[layer]:
+        for name in locks_for(layer, custom_selection=custom_selection):
             announced = False
             while not _try_lock(conn, name):
                 if not announced:
