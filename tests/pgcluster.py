@@ -44,6 +44,22 @@ def find_bindir() -> Path:
     )
 
 
+def server_os_user() -> str:
+    """The system user that owns and runs the cluster when we are root: `postgres` where the
+    Debian package made it, else a system user created for the purpose."""
+    for name in ("postgres", "workbench-pg"):
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    subprocess.run(
+        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "workbench-pg"],
+        check=True,
+    )
+    return "workbench-pg"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -60,12 +76,12 @@ class PostgresCluster:
 
     def _as_owner(self, cmd: list[str]) -> list[str]:
         if os.geteuid() == 0:
-            return ["runuser", "-u", "postgres", "--", *cmd]
+            return ["runuser", "-u", server_os_user(), "--", *cmd]
         return cmd
 
     def _chown(self, path: Path) -> None:
         if os.geteuid() == 0:
-            entry = pwd.getpwnam("postgres")
+            entry = pwd.getpwnam(server_os_user())
             os.chown(path, entry.pw_uid, entry.pw_gid)
 
     def start(self) -> None:
@@ -78,12 +94,25 @@ class PostgresCluster:
             pwfile.write_text(self.password + "\n")
             self._chown(pwfile)
             subprocess.run(
-                self._as_owner([
-                    str(bindir / "initdb"), "-D", str(self.datadir), "-U", self.user,
-                    "--pwfile", str(pwfile), "--auth", "scram-sha-256", "-E", "UTF8",
-                    "--locale", "C",
-                ]),
-                check=True, stdout=subprocess.DEVNULL,
+                self._as_owner(
+                    [
+                        str(bindir / "initdb"),
+                        "-D",
+                        str(self.datadir),
+                        "-U",
+                        self.user,
+                        "--pwfile",
+                        str(pwfile),
+                        "--auth",
+                        "scram-sha-256",
+                        "-E",
+                        "UTF8",
+                        "--locale",
+                        "C",
+                    ]
+                ),
+                check=True,
+                stdout=subprocess.DEVNULL,
             )
             pwfile.unlink()
             with (self.datadir / "postgresql.conf").open("a") as conf:
@@ -93,19 +122,34 @@ class PostgresCluster:
                     f"unix_socket_directories = '{self.datadir}'\n"
                 )
         subprocess.run(
-            self._as_owner([
-                str(bindir / "pg_ctl"), "-D", str(self.datadir), "-w", "-t", "60",
-                "-l", str(self.datadir / "server.log"),
-                "-o", f"-p {self.port} -h 127.0.0.1", "start",
-            ]),
-            check=True, stdout=subprocess.DEVNULL,
+            self._as_owner(
+                [
+                    str(bindir / "pg_ctl"),
+                    "-D",
+                    str(self.datadir),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-l",
+                    str(self.datadir / "server.log"),
+                    "-o",
+                    f"-p {self.port} -h 127.0.0.1",
+                    "start",
+                ]
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
 
     def stop(self, mode: str = "fast") -> None:
         bindir = find_bindir()
         subprocess.run(
-            self._as_owner([str(bindir / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop"]),
-            check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            self._as_owner(
+                [str(bindir / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop"]
+            ),
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
 
     def restart(self) -> None:
@@ -127,13 +171,13 @@ class PostgresCluster:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("action", choices=["start", "stop"])
-    parser.add_argument("--dir", default="/tmp/workbench-pgdev")
+    parser.add_argument("--dir", default="/tmp/workbench-pgdev")  # noqa: S108 - a dev scratch cluster
     parser.add_argument("--port", type=int, default=55432)
     args = parser.parse_args()
     cluster = PostgresCluster(Path(args.dir) / "data", args.port)
     if args.action == "start":
         Path(args.dir).mkdir(parents=True, exist_ok=True)
-        os.chmod(args.dir, 0o755)
+        os.chmod(args.dir, 0o755)  # noqa: S103 - the server runs as another user and must enter it
         cluster.start()
         for key, value in cluster.env().items():
             print(f"export {key}={value}")
