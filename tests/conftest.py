@@ -17,7 +17,7 @@ from tests.pgcluster import PostgresCluster, free_port
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[PostgresCluster]:
     root = Path(tempfile.mkdtemp(prefix="workbench-pg-"))
-    os.chmod(root, 0o755)
+    os.chmod(root, 0o755)  # noqa: S103 - the server runs as another user and must enter it
     cluster = PostgresCluster(root / "data", free_port())
     cluster.start()
     try:
