@@ -22,7 +22,8 @@ bounds as (
 
     select
         date_trunc('week', min(transaction_date))::date as first_week,
-        date_trunc('week', max(transaction_date))::date as last_week
+        date_trunc('week', max(transaction_date))::date as last_week,
+        max(transaction_date) as last_date
 
     from transactions
 
@@ -60,9 +61,13 @@ zero_filled as (
         weeks.week_start,
         categories.category,
         coalesce(weekly.transactions, 0) as transactions,
-        coalesce(weekly.revenue, 0) as revenue
+        coalesce(weekly.revenue, 0) as revenue,
+        -- Data arrives continuously, so the newest week is usually still in progress: its
+        -- revenue is partial and must not be read as a drop.
+        weeks.week_start + 6 <= bounds.last_date as is_complete_week
 
     from weeks
+    cross join bounds
     cross join categories
     left join weekly
         on weekly.week_start = weeks.week_start
@@ -111,8 +116,10 @@ final as (
         round(rolling_stddev, 2) as rolling_stddev,
         history_weeks::integer as history_weeks,
         round(z_score, 4) as z_score,
+        is_complete_week,
         coalesce(
-            history_weeks >= {{ min_history_weeks }}
+            is_complete_week
+            and history_weeks >= {{ min_history_weeks }}
             and abs(z_score) >= {{ var('anomaly_z_threshold') }},
             false
         ) as is_anomaly
