@@ -59,3 +59,36 @@ def test_demo_uses_the_configured_server_and_summarises_it(
     printed = capsys.readouterr().out
     assert "dbt Workbench demo — summary" in printed
     assert f"{summary['rows']['silver.silver_validated_transactions']:,}" in printed
+
+
+def test_demo_without_a_configured_server_runs_on_an_embedded_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The laptop path of `make demo`: no POSTGRES_*, pgserver under the work directory, docs on
+    disk, then the server is stopped (its data kept)."""
+    for key in (
+        "POSTGRES_HOST",
+        "POSTGRES_PORT",
+        "POSTGRES_USER",
+        "POSTGRES_PASSWORD",
+        "POSTGRES_DB",
+        "POSTGRES_SSLMODE",
+    ):
+        monkeypatch.delenv(key, raising=False)
+    target = tmp_path / "target"
+    monkeypatch.setenv("DBT_TARGET_PATH", str(target))
+    monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
+    workdir = tmp_path / "demo"
+
+    code = cli.main(["demo", "--workdir", str(workdir), "--transactions", "20000"])
+
+    assert code == 0
+    assert (workdir / "pgdata" / "PG_VERSION").exists()
+    assert not (workdir / "pgdata" / "postmaster.pid").exists(), "embedded server left running"
+    summary = json.loads((workdir / "summary.json").read_text())
+    assert summary["rows"]["gold.gold_category_trends"] > 0
+    assert summary["docs_path"] == str(target / "index.html")
+    index = (target / "index.html").read_text()
+    assert "<html" in index.lower()
+    assert (target / "catalog.json").exists()
+    assert "Embedded PostgreSQL stopped" in capsys.readouterr().out

@@ -63,16 +63,25 @@ def _steps(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, list[str
 def execute(args: argparse.Namespace) -> int:
     started = time.monotonic()
     workdir = Path(args.workdir).resolve()
-    data_dir = workdir / "data"
-    server = None
     if PostgresSettings.configured():
         settings = PostgresSettings.from_env()
         log.info("demo.database", mode="configured", target=settings.describe())
-    else:
-        settings, server = start_embedded(workdir / "pgdata")
-        log.info("demo.database", mode="embedded", target=settings.describe())
-    os.environ.update(settings.as_env())
+        return _pipeline(args, settings, workdir, started)
+    settings, server = start_embedded(workdir / "pgdata")
+    log.info("demo.database", mode="embedded", target=settings.describe())
+    try:
+        code = _pipeline(args, settings, workdir, started)
+    finally:
+        server.cleanup()
+    print(f"Embedded PostgreSQL stopped; its data stays in {workdir / 'pgdata'}")
+    return code
 
+
+def _pipeline(
+    args: argparse.Namespace, settings: PostgresSettings, workdir: Path, started: float
+) -> int:
+    data_dir = workdir / "data"
+    os.environ.update(settings.as_env())
     target = Path(os.environ.get("DBT_TARGET_PATH", str(dbt_project_dir() / "target")))
     run_exit = 0
     tests: dict[str, int] = {}
@@ -99,6 +108,4 @@ def execute(args: argparse.Namespace) -> int:
         )
     (workdir / "summary.json").write_text(json.dumps(result.as_dict(), indent=2) + "\n")
     print(summary_mod.render(result), flush=True)
-    if server is not None:
-        print(f"Embedded PostgreSQL: {settings.host} (stopped on exit; data kept in {workdir})")
     return run_exit
