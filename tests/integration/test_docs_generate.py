@@ -158,6 +158,31 @@ def test_a_model_that_does_not_compile_exits_1(
     assert "no_such_model" in str(failure["error"])
 
 
+def test_a_failed_catalog_points_to_the_dbt_log_file_that_says_why(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # PostgreSQL cannot read another database's catalog: dbt reports a failed catalog query
+    # without raising, so the only account of what failed is dbt's own log file.
+    (project / "models" / "elsewhere.yml").write_text(
+        "sources:\n  - name: elsewhere\n    database: some_other_db\n    tables:\n"
+        "      - name: orders\n"
+    )
+
+    assert cli.main(["docs"]) == 1
+
+    log_file = tmp_path / "dbt-logs" / "dbt.log"  # DBT_LOG_PATH set by the fixture
+    failure = str(_events(capsys.readouterr().err)["docs_generate_failed"]["error"])
+    assert "failed nodes" in failure
+    assert str(log_file) in failure
+    logged = [json.loads(line) for line in log_file.read_text().splitlines()]
+    problems = [
+        line["info"]["msg"] for line in logged if line["info"]["level"] in {"warn", "error"}
+    ]
+    assert any("Cross-db references not allowed" in message for message in problems), problems
+    # The file holds dbt's debug detail, not only the error lines.
+    assert any(line["info"]["level"] == "debug" for line in logged)
+
+
 def test_unreachable_s3_exits_2_after_generating(
     project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

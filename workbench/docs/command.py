@@ -19,6 +19,7 @@ from workbench.docs.generate import (
     DocsGenerationError,
     GeneratedDocs,
     generate_docs,
+    resolve_log_path,
     resolve_target_path,
 )
 from workbench.docs.location import S3Location
@@ -70,9 +71,12 @@ def execute(args: argparse.Namespace) -> int:
     _log_preparsed_reuse()
     project_dir = dbt_project_dir()
     target_path = resolve_target_path(args.target_path, project_dir, os.environ)
+    log_path = resolve_log_path(project_dir, os.environ)
     with tempfile.TemporaryDirectory(prefix="workbench-docs-") as keep_dir:
         try:
-            docs = generate_docs(project_dir, target_path, Path(keep_dir), static=args.static)
+            docs = generate_docs(
+                project_dir, target_path, log_path, Path(keep_dir), static=args.static
+            )
         except DocsGenerationError as exc:
             log.error("docs_generate_failed", error=str(exc), exit_code=exc.exit_code)
             return exc.exit_code

@@ -46,7 +46,15 @@ def resolve_target_path(explicit: Path | None, project_dir: Path, env: Mapping[s
     return project_dir / "target"
 
 
-def docs_generate_args(project_dir: Path, target_path: Path, *, static: bool) -> list[str]:
+def resolve_log_path(project_dir: Path, env: Mapping[str, str]) -> Path:
+    """The directory of dbt's log file: DBT_LOG_PATH, else dbt/logs."""
+    from_env = env.get("DBT_LOG_PATH")
+    return Path(from_env) if from_env else project_dir / "logs"
+
+
+def docs_generate_args(
+    project_dir: Path, target_path: Path, log_path: Path, *, static: bool
+) -> list[str]:
     args = [
         "docs",
         "generate",
@@ -56,9 +64,15 @@ def docs_generate_args(project_dir: Path, target_path: Path, *, static: bool) ->
         str(project_dir),
         "--target-path",
         str(target_path),
+        # Passed explicitly so that the path our error messages name is the one dbt writes.
+        "--log-path",
+        str(log_path),
         # Only our structured events reach stdout/stderr; dbt's log goes to its log file.
         "--log-level",
         "none",
+        # Explicit, or dbt's file logger inherits "none" from --log-level and writes nothing.
+        "--log-level-file",
+        "debug",
         "--log-format-file",
         "json",
         "--no-use-colors",
@@ -83,7 +97,7 @@ def set_aside_artifacts(target_path: Path, keep_dir: Path) -> dict[str, Path]:
     }
 
 
-def _run_dbt(args: list[str]) -> None:
+def _run_dbt(args: list[str], log_file: Path) -> None:
     from dbt.cli.main import dbtRunner
     from dbt.exceptions import ParsingError
     from dbt_common.exceptions import CompilationError
@@ -94,7 +108,7 @@ def _run_dbt(args: list[str]) -> None:
     exc = result.exception
     if exc is None:
         raise DocsGenerationError(
-            "dbt docs generate reported failed nodes; see the dbt log file for which",
+            f"dbt docs generate reported failed nodes; see the dbt log file {log_file} for which",
             exit_code=EXIT_PROJECT_ERROR,
         )
     kind = type(exc).__name__
@@ -111,16 +125,20 @@ def _run_dbt(args: list[str]) -> None:
             exit_code=EXIT_RUNTIME_ERROR,
         )
     raise DocsGenerationError(
-        f"dbt docs generate failed ({kind}): {detail}", exit_code=EXIT_RUNTIME_ERROR
+        f"dbt docs generate failed ({kind}): {detail} (dbt log file: {log_file})",
+        exit_code=EXIT_RUNTIME_ERROR,
     )
 
 
 def generate_docs(
-    project_dir: Path, target_path: Path, keep_dir: Path, *, static: bool
+    project_dir: Path, target_path: Path, log_path: Path, keep_dir: Path, *, static: bool
 ) -> GeneratedDocs:
     """Run `dbt docs generate`; return the site files and the artifacts to publish."""
     kept = set_aside_artifacts(target_path, keep_dir)
-    _run_dbt(docs_generate_args(project_dir, target_path, static=static))
+    _run_dbt(
+        docs_generate_args(project_dir, target_path, log_path, static=static),
+        log_path / "dbt.log",
+    )
     wanted = SITE_FILES if static else tuple(n for n in SITE_FILES if n != "static_index.html")
     site = {name: target_path / name for name in wanted if (target_path / name).is_file()}
     missing = {"index.html", "manifest.json", "catalog.json"} - set(site)
