@@ -18,6 +18,8 @@ DEPLOY_VALUES = sorted((REPO_ROOT / "deploy").glob("values-*.yaml"))
 RELEASE = "wb"
 NAMESPACE = "dbt-workbench"
 PROMETHEUS_OPERATOR_API = "monitoring.coreos.com/v1"
+# Argo Events is checked per kind: Argo Workflows serves argoproj.io/v1alpha1 without them.
+ARGO_EVENTS_APIS = ("argoproj.io/v1alpha1/EventSource", "argoproj.io/v1alpha1/Sensor")
 
 
 class HelmMissing(FileNotFoundError):
@@ -55,13 +57,18 @@ def template(
     values_files: list[Path] | tuple[Path, ...] = (),
     *,
     monitoring_api: bool = True,
+    events_api: bool = True,
     extra: tuple[str, ...] = (),
 ) -> str:
+    """`helm template`; by default as on a cluster serving the monitoring and Argo Events CRDs."""
     args = ["template", RELEASE, str(CHART_DIR), "--namespace", NAMESPACE]
     for values in values_files:
         args += ["-f", str(values)]
     if monitoring_api:
         args += ["--api-versions", PROMETHEUS_OPERATOR_API]
+    if events_api:
+        for api in ARGO_EVENTS_APIS:
+            args += ["--api-versions", api]
     result = helm(*args, *extra)
     if result.returncode != 0:
         raise AssertionError(f"helm template failed:\n{result.stderr}")

@@ -11,16 +11,34 @@ import pytest
 import yaml
 
 from tests.manifests import chart
+from workflows.layers import DOCS_ENTRYPOINT, scheduled_jobs
 
+RUN_FAILED_SUMMARY = "dbt Workbench run of layer {layer} failed: a model or test failed"
 RUN_FAILED_DESCRIPTION = (
-    "The last run of layer {layer} did not succeed (see dbt_workbench_run_exit_code: "
-    "1 = model or test failure, 2 = runtime error after retries). Check the Workflow's logs "
-    "in the Argo UI."
+    "The last run of layer {layer} exited 1: a dbt model or test failed (never retried). Check "
+    "the Workflow's logs in the Argo UI; failing test rows are in schema test_failures. Runtime "
+    "errors (exit 2) are retried by Argo and do not fire this alert: when they exhaust the "
+    "retries the layer goes stale (DbtWorkbenchLayerStale / DbtWorkbenchLayerNeverSucceeded) "
+    "and Argo's workflow metrics count the failed Workflow."
 )
 STALE_DESCRIPTION = (
     "No successful {layer} run (CronWorkflow wb-dbt-workbench-{job}) for more than {seconds} "
-    "seconds: check the CronWorkflow is not suspended and the last Workflows in the Argo UI."
+    "seconds: a run failed, runtime errors (exit 2) exhausted Argo's retries, or the schedule "
+    "did not run. Check the CronWorkflow is not suspended and the last Workflows in the Argo UI."
 )
+NEVER_SUCCEEDED_DESCRIPTION = (
+    "Prometheus has had no dbt_workbench_run_last_success_timestamp_seconds for layer {layer} "
+    "(CronWorkflow wb-dbt-workbench-{job}) for more than {seconds} seconds: the layer never "
+    "succeeded since install, every run failed or exhausted its retries, the runs never started "
+    "or never pushed (check metrics.pushgatewayUrl), or the Pushgateway restarted without "
+    "persistence. Check the last Workflows in the Argo UI and the Pushgateway."
+)
+EXIT_CODE = "dbt_workbench_run_exit_code"
+SUCCESS = "dbt_workbench_run_success"
+FAILED_TESTS = "dbt_workbench_tests_failed"
+LAST_SUCCESS = "dbt_workbench_run_last_success_timestamp_seconds"
+# ci/everything-on-values.yaml runs silver every 30 min and sets its threshold to 90 min.
+SILVER_STALE_SECONDS = 5400
 
 
 def _promtool() -> str:
@@ -45,111 +63,172 @@ def _alert(labels: dict[str, str], summary: str, description: str) -> dict[str, 
 
 
 def _case(
-    series: list[dict[str, str]], eval_time: str, alertname: str, alerts: list[dict[str, Any]]
+    series: list[dict[str, str]], checks: list[tuple[str, str, list[dict[str, Any]]]]
 ) -> dict[str, Any]:
+    """Input series and (eval_time, alertname, the alerts firing then) checks on them."""
     return {
         "interval": "1m",
         "input_series": series,
-        "alert_rule_test": [{"eval_time": eval_time, "alertname": alertname, "exp_alerts": alerts}],
+        "alert_rule_test": [
+            {"eval_time": eval_time, "alertname": alertname, "exp_alerts": alerts}
+            for eval_time, alertname, alerts in checks
+        ],
     }
 
 
-def _unit_tests() -> list[dict[str, Any]]:
-    success = "dbt_workbench_run_success"
-    failed_tests = "dbt_workbench_tests_failed"
-    last_success = "dbt_workbench_run_last_success_timestamp_seconds"
-    silver_stale = _alert(
-        {"layer": "silver", "severity": "warning", "schedule": "silver"},
-        "dbt Workbench layer silver has not succeeded for over 2h0m0s",
-        STALE_DESCRIPTION.format(layer="silver", job="silver", seconds=7200),
+def _run_failed(layer: str) -> dict[str, Any]:
+    return _alert(
+        {"layer": layer, "severity": "critical"},
+        RUN_FAILED_SUMMARY.format(layer=layer),
+        RUN_FAILED_DESCRIPTION.format(layer=layer),
     )
-    full_refresh_stale = _alert(
-        {"layer": "all", "severity": "warning", "schedule": "full-refresh"},
-        "dbt Workbench layer all has not succeeded for over 174h15m0s",
-        STALE_DESCRIPTION.format(layer="all", job="full-refresh", seconds=627300),
+
+
+def _stale(layer: str, job: str, seconds: int, pretty: str) -> dict[str, Any]:
+    return _alert(
+        {"layer": layer, "severity": "warning", "schedule": job},
+        f"dbt Workbench layer {layer} has not succeeded for over {pretty}",
+        STALE_DESCRIPTION.format(layer=layer, job=job, seconds=seconds),
     )
+
+
+def _never_succeeded(layer: str, job: str, seconds: int, pretty: str) -> dict[str, Any]:
+    return _alert(
+        # absent() keeps the selector's equality labels, job included.
+        {"job": "dbt-workbench", "layer": layer, "severity": "warning", "schedule": job},
+        f"dbt Workbench layer {layer} has no recorded success for over {pretty}",
+        NEVER_SUCCEEDED_DESCRIPTION.format(layer=layer, job=job, seconds=seconds),
+    )
+
+
+def _run_failed_cases() -> list[dict[str, Any]]:
     return [
-        # A failed run fires once it has been the latest state for a minute ...
-        _case(
-            [_series(success, {"layer": "silver"}, "1 0x10")],
-            "5m",
-            "DbtWorkbenchRunFailed",
-            [
-                _alert(
-                    {"layer": "silver", "severity": "critical"},
-                    "dbt Workbench run of layer silver failed",
-                    RUN_FAILED_DESCRIPTION.format(layer="silver"),
-                )
-            ],
-        ),
-        # ... and stays quiet for successful runs, including after a failure was fixed.
+        # Exit 1 (model or test failure, never retried) fires once it was the state for 1 min.
         _case(
             [
-                _series(success, {"layer": "silver"}, "0x3 1x10"),
-                _series(success, {"layer": "gold"}, "1x10"),
+                _series(EXIT_CODE, {"layer": "silver"}, "1x10"),
+                _series(SUCCESS, {"layer": "silver"}, "0x10"),
             ],
-            "8m",
-            "DbtWorkbenchRunFailed",
-            [],
+            [("5m", "DbtWorkbenchRunFailed", [_run_failed("silver")])],
         ),
+        # An exit-2 attempt (success 0) stays quiet while Argo's retry is pending, and after
+        # the retry succeeds.
         _case(
-            [_series(failed_tests, {"layer": "gold"}, "3x10")],
-            "5m",
-            "DbtWorkbenchTestsFailing",
             [
-                _alert(
-                    {"layer": "gold", "severity": "warning"},
-                    "3 dbt tests failing in layer gold",
-                    "The last run of layer gold had 3 failed or errored tests; failing rows are "
-                    "stored in schema test_failures.",
-                )
+                _series(EXIT_CODE, {"layer": "gold"}, "2x4 0x10"),
+                _series(SUCCESS, {"layer": "gold"}, "0x4 1x10"),
             ],
+            [("3m", "DbtWorkbenchRunFailed", []), ("10m", "DbtWorkbenchRunFailed", [])],
         ),
+        # A retry that then fails a model or test does page.
         _case(
-            [_series(failed_tests, {"layer": "gold"}, "0x10")], "5m", "DbtWorkbenchTestsFailing", []
+            [_series(EXIT_CODE, {"layer": "gold"}, "2x3 1x10")],
+            [("8m", "DbtWorkbenchRunFailed", [_run_failed("gold")])],
         ),
-        # Last silver success at t=0: stale after 2 h (+5 m pending), not before.
+        # A fixed failure resolves; other layers' successes never fire.
         _case(
-            [_series(last_success, {"layer": "silver"}, "0x200")],
-            "2h10m",
-            "DbtWorkbenchLayerStale",
-            [silver_stale],
-        ),
-        _case(
-            [_series(last_success, {"layer": "silver"}, "0x200")],
-            "1h50m",
-            "DbtWorkbenchLayerStale",
-            [],
-        ),
-        # Hourly successes (the value tracks the clock) keep silver fresh.
-        _case(
-            [_series(last_success, {"layer": "silver"}, "0+60x200")],
-            "3h",
-            "DbtWorkbenchLayerStale",
-            [],
-        ),
-        # Each layer has its own threshold: a weekly job is not stale after 3 hours.
-        _case(
-            [_series(last_success, {"layer": "all"}, "0x200")],
-            "3h",
-            "DbtWorkbenchLayerStale",
-            [],
-        ),
-        _case(
-            [_series(last_success, {"layer": "all"}, "0+0x20000")],
-            "175h",
-            "DbtWorkbenchLayerStale",
-            [full_refresh_stale],
+            [
+                _series(EXIT_CODE, {"layer": "silver"}, "1x3 0x10"),
+                _series(EXIT_CODE, {"layer": "gold"}, "0x14"),
+            ],
+            [("8m", "DbtWorkbenchRunFailed", [])],
         ),
     ]
 
 
+def _tests_failing_cases() -> list[dict[str, Any]]:
+    failing = _alert(
+        {"layer": "gold", "severity": "warning"},
+        "3 dbt tests failing in layer gold",
+        "The last run of layer gold had 3 failed or errored tests; failing rows are "
+        "stored in schema test_failures.",
+    )
+    return [
+        _case(
+            [_series(FAILED_TESTS, {"layer": "gold"}, "3x10")],
+            [("5m", "DbtWorkbenchTestsFailing", [failing])],
+        ),
+        _case(
+            [_series(FAILED_TESTS, {"layer": "gold"}, "0x10")],
+            [("5m", "DbtWorkbenchTestsFailing", [])],
+        ),
+    ]
+
+
+def _freshness_cases() -> list[dict[str, Any]]:
+    silver_stale = _stale("silver", "silver", SILVER_STALE_SECONDS, "1h30m0s")
+    silver_never = _never_succeeded("silver", "silver", SILVER_STALE_SECONDS, "1h30m0s")
+    weekly_stale = _stale("all", "full-refresh", 627300, "174h15m0s")
+    fresh_gold = _series(LAST_SUCCESS, {"layer": "gold"}, "0+60x300")
+    return [
+        # Last silver success at t=0: stale after 90 min (+5 min pending), not before; the
+        # series is there, so it is not "never succeeded".
+        _case(
+            [_series(LAST_SUCCESS, {"layer": "silver"}, "0x300")],
+            [
+                ("1h25m", "DbtWorkbenchLayerStale", []),
+                ("1h40m", "DbtWorkbenchLayerStale", [silver_stale]),
+                ("3h", "DbtWorkbenchLayerNeverSucceeded", []),
+            ],
+        ),
+        # Successes every minute (the value tracks the clock) keep silver fresh.
+        _case(
+            [_series(LAST_SUCCESS, {"layer": "silver"}, "0+60x200")],
+            [("3h", "DbtWorkbenchLayerStale", []), ("3h", "DbtWorkbenchLayerNeverSucceeded", [])],
+        ),
+        # Each layer has its own threshold: a weekly job is not stale after 3 hours.
+        _case(
+            [_series(LAST_SUCCESS, {"layer": "all"}, "0x200")],
+            [("3h", "DbtWorkbenchLayerStale", [])],
+        ),
+        _case(
+            [_series(LAST_SUCCESS, {"layer": "all"}, "0+0x20000")],
+            [("175h", "DbtWorkbenchLayerStale", [weekly_stale])],
+        ),
+        # Fresh install, silver never succeeded (gold did): quiet until silver's window has
+        # passed, then only silver fires; the longer windows of the others are still running.
+        _case(
+            [fresh_gold],
+            [
+                ("1h29m", "DbtWorkbenchLayerNeverSucceeded", []),
+                ("1h31m", "DbtWorkbenchLayerNeverSucceeded", [silver_never]),
+                ("1h31m", "DbtWorkbenchLayerStale", []),
+            ],
+        ),
+        # The Pushgateway restarts without persistence at 1 h: the series vanishes (5 min
+        # lookback), LayerStale cannot see it, NeverSucceeded fires one window later.
+        _case(
+            [_series(LAST_SUCCESS, {"layer": "silver"}, "0+60x60 _x240"), fresh_gold],
+            [
+                ("2h20m", "DbtWorkbenchLayerNeverSucceeded", []),
+                ("2h20m", "DbtWorkbenchLayerStale", []),
+                ("2h45m", "DbtWorkbenchLayerNeverSucceeded", [silver_never]),
+            ],
+        ),
+    ]
+
+
+def _unit_tests() -> list[dict[str, Any]]:
+    return [*_run_failed_cases(), *_tests_failing_cases(), *_freshness_cases()]
+
+
+def _rule_groups(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    (rule,) = chart.by_kind(docs, "PrometheusRule")
+    groups: list[dict[str, Any]] = rule["spec"]["groups"]
+    return groups
+
+
+def _freshness_rules(groups: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(alert, schedule) -> rule of the freshness group."""
+    (freshness,) = [g for g in groups if g["name"] == "dbt-workbench.freshness"]
+    return {(r["alert"], r["labels"]["schedule"]): r for r in freshness["rules"]}
+
+
 @pytest.fixture(scope="module")
 def rules_file(tmp_path_factory: pytest.TempPathFactory, everything_on_path: Path) -> Path:
-    docs = chart.documents(chart.template([everything_on_path]))
-    (rule,) = chart.by_kind(docs, "PrometheusRule")
+    groups = _rule_groups(chart.documents(chart.template([everything_on_path])))
     path = tmp_path_factory.mktemp("alerts") / "rules.yaml"
-    path.write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}), encoding="utf-8")
+    path.write_text(yaml.safe_dump({"groups": groups}), encoding="utf-8")
     return path
 
 
@@ -161,21 +240,16 @@ def test_promtool_check_rules(rules_file: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "SUCCESS: 7 rules found" in done.stdout
+    # RunFailed, TestsFailing, then LayerStale + LayerNeverSucceeded per scheduled layer job.
+    assert f"SUCCESS: {2 + 2 * 5} rules found" in done.stdout
 
 
 def test_every_alert_has_a_firing_and_a_quiet_unit_test(rules_file: Path) -> None:
-    tests = _unit_tests()
+    checks = [check for case in _unit_tests() for check in case["alert_rule_test"]]
     alerts = yaml.safe_load(rules_file.read_text())
     names = {rule["alert"] for group in alerts["groups"] for rule in group["rules"]}
-    firing = {
-        c["alert_rule_test"][0]["alertname"] for c in tests if c["alert_rule_test"][0]["exp_alerts"]
-    }
-    quiet = {
-        c["alert_rule_test"][0]["alertname"]
-        for c in tests
-        if not c["alert_rule_test"][0]["exp_alerts"]
-    }
+    firing = {check["alertname"] for check in checks if check["exp_alerts"]}
+    quiet = {check["alertname"] for check in checks if not check["exp_alerts"]}
     assert names == firing == quiet
 
 
@@ -192,3 +266,60 @@ def test_promtool_unit_tests_pass(rules_file: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS" in done.stdout
+
+
+def test_stale_thresholds_default_to_the_layer_table_and_follow_the_override() -> None:
+    on = ("--set", "monitoring.prometheusRule.enabled=true")
+    derived = _freshness_rules(_rule_groups(chart.documents(chart.template(extra=on))))
+    overridden = _freshness_rules(
+        _rule_groups(
+            chart.documents(
+                chart.template(extra=(*on, "--set", "cronWorkflows.gold.staleAfterSeconds=3600"))
+            )
+        )
+    )
+    for job in scheduled_jobs():
+        if job.entrypoint == DOCS_ENTRYPOINT:  # the docs publish has no freshness alert
+            assert ("DbtWorkbenchLayerStale", job.name) not in derived
+            continue
+        expected = 3600 if job.name == "gold" else job.stale_after_seconds
+        for rules, seconds in ((derived, job.stale_after_seconds), (overridden, expected)):
+            stale = rules[("DbtWorkbenchLayerStale", job.name)]
+            never = rules[("DbtWorkbenchLayerNeverSucceeded", job.name)]
+            assert stale["expr"].endswith(f'layer="{job.layer}"}}) > {seconds}')
+            assert stale["for"] == "5m"
+            assert never["expr"] == (
+                "absent(dbt_workbench_run_last_success_timestamp_seconds"
+                f'{{job="dbt-workbench",layer="{job.layer}"}})'
+            )
+            assert never["for"] == f"{seconds}s"
+
+
+def test_suspended_or_disabled_jobs_have_no_freshness_alerts() -> None:
+    extra = (
+        "--set", "monitoring.prometheusRule.enabled=true",
+        "--set", "cronWorkflows.bronze.suspend=true",
+        "--set", "cronWorkflows.gold.enabled=false",
+    )  # fmt: skip
+    rules = _freshness_rules(_rule_groups(chart.documents(chart.template(extra=extra))))
+    assert {schedule for _, schedule in rules} == {"silver", "maintenance", "full-refresh"}
+
+
+def test_notes_ask_for_a_threshold_when_only_the_schedule_is_overridden() -> None:
+    def notes(*sets: str) -> str:
+        args = ["--set", "monitoring.prometheusRule.enabled=true"]
+        for assignment in sets:
+            args += ["--set", assignment]
+        result = chart.helm(
+            "install", chart.RELEASE, str(chart.CHART_DIR), "--dry-run=client",
+            "--namespace", chart.NAMESPACE, *args,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return result.stdout.split("NOTES:", 1)[1]
+
+    hint = "set cronWorkflows.gold.staleAfterSeconds to match"
+    assert hint not in notes()
+    assert hint in notes("cronWorkflows.gold.schedules[0]=0 */12 * * *")
+    assert hint not in notes(
+        "cronWorkflows.gold.schedules[0]=0 */12 * * *", "cronWorkflows.gold.staleAfterSeconds=46800"
+    )

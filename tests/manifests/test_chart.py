@@ -61,6 +61,14 @@ def test_every_scenario_renders_the_template_and_its_crons(
             "/networkPolicy/postgres/cidrs/0",
         ),
         ({"postgres": {"password": "hunter2"}}, "additional properties 'password' not allowed"),
+        (
+            {"cronWorkflows": {"gold": {"staleAfterSeconds": 60}}},
+            "/cronWorkflows/gold/staleAfterSeconds",
+        ),
+        (
+            {"cronWorkflows": {"docs": {"staleAfterSeconds": 3600}}},
+            "additional properties 'staleAfterSeconds' not allowed",
+        ),
     ],
     ids=[
         "bad-enum",
@@ -72,6 +80,8 @@ def test_every_scenario_renders_the_template_and_its_crons(
         "unknown-resource",
         "cidr-without-prefix",
         "no-inline-credentials",
+        "stale-threshold-too-short",
+        "docs-has-no-stale-alert",
     ],
 )
 def test_invalid_values_are_rejected_by_the_schema(
@@ -145,6 +155,30 @@ def test_monitoring_objects_need_both_the_flag_and_the_crds(everything_on_path: 
     assert MONITORING_KINDS.isdisjoint({d["kind"] for d in disabled})
 
 
+def test_webhook_objects_need_both_the_flag_and_the_argo_events_crds() -> None:
+    prod = chart.REPO_ROOT / "deploy" / "values-prod.yaml"  # events.enabled: true
+
+    def webhook_objects(docs: list[dict[str, Any]]) -> set[str]:
+        return {
+            f"{d['kind']}/{d['metadata']['name']}"
+            for d in docs
+            if d["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "webhook"
+        }
+
+    with_crds = webhook_objects(chart.documents(chart.template([prod])))
+    assert with_crds == {
+        "EventSource/wb-dbt-workbench-webhook", "Sensor/wb-dbt-workbench-webhook",
+        "ServiceAccount/wb-dbt-workbench-sensor", "Role/wb-dbt-workbench-sensor",
+        "RoleBinding/wb-dbt-workbench-sensor",
+    }  # fmt: skip
+    # A cluster with Argo Workflows (argoproj.io/v1alpha1) but without Argo Events.
+    workflows_only = ("--api-versions", "argoproj.io/v1alpha1")
+    without = chart.documents(chart.template([prod], events_api=False, extra=workflows_only))
+    assert webhook_objects(without) == set()
+    assert {"WorkflowTemplate", "CronWorkflow", "PrometheusRule"} <= {d["kind"] for d in without}
+    assert webhook_objects(chart.documents(chart.template())) == set()  # CRDs, flag off
+
+
 def test_notes_tell_how_to_submit_and_where_docs_and_metrics_are(
     everything_on_path: Path,
 ) -> None:
@@ -164,3 +198,5 @@ def test_notes_tell_how_to_submit_and_where_docs_and_metrics_are(
     )
     assert "s3://scout-retail-dbt-docs/dbt-workbench/dev/latest/index.html" in notes
     assert "http://prometheus-pushgateway.monitoring.svc:9091" in notes
+    # dry-run=client serves no CRDs: the webhook was asked for but not created.
+    assert "events.enabled is true but the cluster does not serve" in notes

@@ -12,7 +12,7 @@ import yaml
 from tests.manifests import chart
 from workbench.run import params
 from workflows.cron import build_cron_workflow
-from workflows.layers import JOBS, LAYERS, scheduled_jobs
+from workflows.layers import DOCS_ENTRYPOINT, JOBS, LAYERS, scheduled_jobs
 from workflows.template import RETRY_ONLY_RUNTIME_ERRORS, build_workflow_template
 
 TEMPLATE_NAME = "wb-dbt-workbench"
@@ -372,6 +372,11 @@ def test_webhook_sensor_submits_the_template_with_the_layer_from_the_body(
     assert dependency["eventSourceName"] == source["metadata"]["name"]
 
 
+def _hours(seconds: int) -> str:
+    hours, minutes = divmod(seconds // 60, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
 def test_docs_schedule_table_matches_the_layer_table() -> None:
     table = (chart.REPO_ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
     rows = {
@@ -382,6 +387,9 @@ def test_docs_schedule_table_matches_the_layer_table() -> None:
         row = rows[key]
         assert all(f"`{schedule}`" in row for schedule in job.schedules), row
         assert f"| {job.retry_limit} |" in row, row
+        alerted = job.scheduled and job.entrypoint != DOCS_ENTRYPOINT
+        stale = _hours(job.stale_after_seconds) if alerted else "—"
+        assert row.endswith(f"| {stale} |"), row
 
 
 def test_artifact_repository_is_the_namespace_default(

@@ -89,3 +89,28 @@ app.kubernetes.io/part-of: dbt-workbench
 {{- define "dbt-workbench.hasPrometheusOperator" -}}
 {{- if .Capabilities.APIVersions.Has "monitoring.coreos.com/v1" }}true{{- end }}
 {{- end }}
+
+{{/*
+True when the cluster serves the Argo Events kinds. Checked per kind: Argo Workflows serves
+the same group/version (argoproj.io/v1alpha1) without them.
+*/}}
+{{- define "dbt-workbench.hasArgoEvents" -}}
+{{- if and (.Capabilities.APIVersions.Has "argoproj.io/v1alpha1/EventSource") (.Capabilities.APIVersions.Has "argoproj.io/v1alpha1/Sensor") }}true{{- end }}
+{{- end }}
+
+{{/*
+The scheduled layer jobs whose CronWorkflow is enabled and not suspended, each with its
+staleAfterSeconds: cronWorkflows.<job>.staleAfterSeconds when set, else the layer table's
+(one default schedule interval + the job's timeout + 15 minutes).
+*/}}
+{{- define "dbt-workbench.watchedJobs" -}}
+{{- $jobs := list }}
+{{- range (include "dbt-workbench.scheduledJobs" . | fromYamlArray) }}
+{{- $cron := index $.Values.cronWorkflows .valuesKey }}
+{{- if and $cron.enabled (not $cron.suspend) }}
+{{- $override := $cron.staleAfterSeconds }}
+{{- $jobs = append $jobs (merge (dict "staleAfterSeconds" (default .staleAfterSeconds $override) "scheduleOverridden" (not (empty $cron.schedules)) "staleOverridden" (not (empty $override))) .) }}
+{{- end }}
+{{- end }}
+{{- toYaml $jobs }}
+{{- end }}
