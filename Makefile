@@ -38,7 +38,7 @@ manifests: setup ## render the chart's workflow templates from the Hera code in 
 chart: setup tools ## helm lint --strict + template every ci/*-values.yaml
 	helm lint --strict charts/dbt-workbench
 	@for f in charts/dbt-workbench/ci/*-values.yaml; do \
-	  echo "== $$f"; helm template wb charts/dbt-workbench -f $$f --api-versions monitoring.coreos.com/v1 >/dev/null || exit 1; done
+	  echo "== $$f"; helm template wb charts/dbt-workbench -f $$f --api-versions monitoring.coreos.com/v1 --api-versions argoproj.io/v1alpha1/EventSource --api-versions argoproj.io/v1alpha1/Sensor >/dev/null || exit 1; done
 
 image: ## build the runtime image (needs a container engine)
 	docker build -f images/dbt-runtime/Dockerfile -t $(IMAGE):$(TAG) .
