@@ -24,7 +24,9 @@ MODEL_TABLES = {
     "platinum": ("platinum_transaction_embeddings", "platinum_product_recommendations"),
 }
 # Columns stamped with the wall clock of the run that wrote them: equal data, different runs.
-RUN_TIME_COLUMNS = frozenset({"bronze_loaded_at", "validated_at", "rejected_at"})
+RUN_TIME_COLUMNS = frozenset(
+    {"bronze_loaded_at", "last_bronze_loaded_at", "validated_at", "rejected_at"}
+)
 
 
 @dataclass(frozen=True)
