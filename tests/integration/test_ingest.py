@@ -17,6 +17,7 @@ import pytest
 
 from tests.pgcluster import free_port
 from workbench import cli
+from workbench.ingest.schema import ensure_raw_schema
 from workbench.sample_data.generate import generate
 from workbench.sample_data.options import SampleOptions
 
@@ -316,3 +317,24 @@ def test_a_file_loaded_as_the_wrong_entity_lands_with_a_warning(
     assert warnings[0]["level"] == "warning"
     assert "none of the first 1 records has transaction_id" in warnings[0]["message"]
     assert _count(pg_env, "transactions") == 1
+
+
+def test_ensure_raw_schema_does_not_queue_behind_an_open_landing(pg_env: dict[str, str]) -> None:
+    """With the schema in place, a second landing must not wait for a long one to commit
+    (`create index if not exists` would take a ShareLock on the table even when it exists)."""
+    conninfo = (
+        f"host={pg_env['POSTGRES_HOST']} port={pg_env['POSTGRES_PORT']} "
+        f"user={pg_env['POSTGRES_USER']} password={pg_env['POSTGRES_PASSWORD']} "
+        f"dbname={pg_env['POSTGRES_DB']}"
+    )
+    with psycopg.connect(conninfo, autocommit=True) as setup:
+        ensure_raw_schema(setup)
+    with psycopg.connect(conninfo) as long_landing, psycopg.connect(conninfo) as second:
+        long_landing.execute(
+            "insert into raw.transactions (payload, source, source_file, source_row, batch_id,"
+            " payload_sha256) values ('{}', 'jsonl', 'big.jsonl', 1, 'b', 'x')"
+        )  # left uncommitted, holding RowExclusiveLock
+        second.execute("set lock_timeout = '2s'")
+        ensure_raw_schema(second)  # raises LockNotAvailable if it queues behind the insert
+        second.commit()
+        long_landing.rollback()

@@ -71,6 +71,24 @@ def ensure_raw_schema(conn: psycopg.Connection[Any]) -> None:
     open transaction, in which case it becomes part of it (a savepoint).
     """
     with conn.transaction(), conn.cursor() as cur:
+        # `create index if not exists` takes a ShareLock even when the index exists, which would
+        # queue every landing behind any open write on the table: check the catalog first.
+        if _all_present(cur):
+            return
         cur.execute("select pg_advisory_xact_lock(%s)", (_DDL_LOCK_KEY,))
         for statement in raw_schema_statements():
             cur.execute(statement.encode())
+
+
+def _relations() -> list[str]:
+    names = [f"{RAW_SCHEMA}.{table}" for table in RECORD_TABLES]
+    names += [f"{RAW_SCHEMA}.{table}_ingested_at_idx" for table in RECORD_TABLES]
+    return [*names, f"{RAW_SCHEMA}.ingest_errors"]
+
+
+def _all_present(cur: psycopg.Cursor[Any]) -> bool:
+    row = cur.execute(
+        "select bool_and(to_regclass(name) is not null) from unnest(%s::text[]) as name",
+        (_relations(),),
+    ).fetchone()
+    return bool(row and row[0])
