@@ -17,19 +17,8 @@ source as (
     select * from {{ source('raw', 'products') }} as landed
 
     {% if is_incremental() %}
-    -- Append what landed since the last run. raw_id is handed out at INSERT, not at COMMIT: a
-    -- long landing can commit rows below the high-water mark after a run has passed it. So rows
-    -- that landed within late_landing_window_hours of the newest loaded one are re-checked too,
-    -- and appended when bronze does not have them yet.
-    where landed.raw_id > (select coalesce(max(raw_id), 0) from {{ this }})
-        or (
-            landed.ingested_at >= (
-                select coalesce(max(ingested_at), '-infinity'::timestamptz) from {{ this }}
-            ) - interval '{{ var("late_landing_window_hours") }} hours'
-            and not exists (
-                select 1 from {{ this }} as loaded where loaded.raw_id = landed.raw_id
-            )
-        )
+    -- append only what landed since the last run, late commits included
+    where {{ not_yet_in_bronze('landed') }}
     {% endif %}
 
 ),
