@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from moto.server import ThreadedMotoServer
 
 from tests.pgcluster import PostgresCluster, free_port
 
@@ -40,3 +41,15 @@ def pg_env(pg_cluster: PostgresCluster) -> Iterator[dict[str, str]]:
     yield pg_cluster.env(name)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3 API over HTTP on loopback (moto in server mode); no MinIO is reachable here."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()

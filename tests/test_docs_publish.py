@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from workbench.docs.artifacts import publish_run_artifacts
 from workbench.docs.content_types import content_type
@@ -22,17 +20,6 @@ from workbench.docs.s3client import make_s3_client
 from workbench.docs.version import default_version_id, validate_version_id
 
 WHEN = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture()
