@@ -14,26 +14,17 @@ from workbench.observability.metrics import MetricsPusher
 from workbench.run.artifacts import artifacts_configured, publish_artifacts
 from workbench.run.exit_codes import ExitCode
 from workbench.run.invocation import Publisher, run_layer
-from workbench.run.params import LAYERS, LOCK_TIMEOUT_ENV, ParamError, parse_run_params
+from workbench.run.params import (
+    LOCK_TIMEOUT_ENV,
+    ParamError,
+    add_selection_arguments,
+    parse_run_params,
+)
 from workbench.run.signals import sigterm_as_interrupt
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--layer", required=True, help=f"one of: {', '.join(LAYERS)}")
-    parser.add_argument(
-        "--select", default="", help="dbt selection that replaces the layer's selector"
-    )
-    parser.add_argument(
-        "--exclude", default="", help="dbt exclusion that replaces the layer's selector"
-    )
-    parser.add_argument(
-        "--full-refresh",
-        nargs="?",
-        const="true",
-        default="",
-        metavar="true|false",
-        help="rebuild incremental models from scratch",
-    )
+    add_selection_arguments(parser)
     parser.add_argument(
         "--vars", default="", help="JSON object, e.g. '{\"anomaly_z_threshold\": 2.5}'"
     )

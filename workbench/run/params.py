@@ -5,6 +5,7 @@ Workflows always pass every argument, so an empty string means "not given".
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -160,4 +161,23 @@ def parse_run_params(
         full_refresh=parse_full_refresh(full_refresh),
         vars=parse_vars(vars_json),
         lock_timeout_seconds=parse_lock_timeout(lock_timeout, env),
+    )
+
+
+def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
+    """--layer, --select, --exclude, --full-refresh: the same words for `run` and `submit`."""
+    parser.add_argument("--layer", required=True, help=f"one of: {', '.join(LAYERS)}")
+    parser.add_argument(
+        "--select", default="", help="dbt selection that replaces the layer's selector"
+    )
+    parser.add_argument(
+        "--exclude", default="", help="dbt exclusion that replaces the layer's selector"
+    )
+    parser.add_argument(
+        "--full-refresh",
+        nargs="?",
+        const="true",
+        default="",
+        metavar="true|false",
+        help="rebuild incremental models from scratch",
     )

@@ -13,26 +13,14 @@ import json
 import sys
 
 from workbench.run.exit_codes import ExitCode
-from workbench.run.params import LAYERS, ParamError, parse_run_params
+from workbench.run.params import ParamError, add_selection_arguments, parse_run_params
 from workbench.submit.cluster import ClusterError, connect, create_workflow, get_workflow
 from workbench.submit.manifest import DEFAULT_TEMPLATE, workflow_manifest
 from workbench.submit.wait import wait_for_workflow
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--layer", required=True, help=f"one of: {', '.join(LAYERS)}")
-    parser.add_argument("--select", default="", help="dbt selection replacing the layer's selector")
-    parser.add_argument(
-        "--exclude", default="", help="dbt exclusion replacing the layer's selector"
-    )
-    parser.add_argument(
-        "--full-refresh",
-        nargs="?",
-        const="true",
-        default="",
-        metavar="true|false",
-        help="rebuild incremental models from scratch",
-    )
+    add_selection_arguments(parser)
     parser.add_argument(
         "--namespace",
         default="",
