@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -11,8 +13,10 @@ from tqdm import tqdm
 
 from workbench.config import ConfigError, PostgresSettings
 from workbench.db import connect
-from workbench.ingest.loader import FileCounts, load
-from workbench.ingest.readers import FileFormatError, StageRow, read_csv, read_jsonl
+from workbench.ingest import ledger
+from workbench.ingest.digest import HashingReader, stream_sha256
+from workbench.ingest.loader import FileCounts, Landing, copy_new_file, merge_changed_file
+from workbench.ingest.readers import Block, FileFormatError, blocks_of, read_csv, scan_jsonl
 from workbench.ingest.schema import ensure_raw_schema
 from workbench.ingest.sources import Source, SourceError, resolve
 
@@ -85,28 +89,29 @@ def _load_one(
     progress: bool,
     settings: PostgresSettings,
 ) -> FileCounts:
-    reader: Callable[[Any], Iterator[StageRow]] = read_csv if item.fmt == "csv" else read_jsonl
-    bar = tqdm(
-        total=item.size,
-        unit="B",
-        unit_scale=True,
-        desc=item.name.rsplit("/", 1)[-1],
-        disable=not progress,
-        leave=False,
-    )
-
-    def advance(count: int) -> None:
-        bar.update(count)
-
+    landing = Landing(entity=entity, source=source, source_file=item.name, batch_id=batch_id)
+    check = _EntityCheck(ID_KEYS[entity])
     try:
-        with bar, item.open(advance if progress else None) as stream:
-            check = _EntityCheck(ID_KEYS[entity])
-            counts = load(
-                conn,
-                check.watch(reader(stream)),
+        with conn.transaction(), conn.cursor() as cur:
+            ledger.lock_file(cur, entity, item.name)
+            known = ledger.landed(cur, entity, item.name)
+            if known is not None and known.file_sha256 is not None:
+                with item.open() as stream:
+                    unchanged = stream_sha256(stream) == known.file_sha256
+                if unchanged:
+                    return FileCounts(known.records, 0, known.errors, 0)
+            with _progress_bar(item, progress) as advance, item.open(advance) as stream:
+                hashed = HashingReader(stream)
+                blocks = check.watch(_blocks(item.fmt, io.BufferedReader(hashed, 1 << 20)))
+                land = copy_new_file if known is None else merge_changed_file
+                counts = land(cur, blocks, landing)
+            ledger.record(
+                cur,
                 entity=entity,
-                source=source,
                 source_file=item.name,
+                file_sha256=hashed.hexdigest(),
+                records=counts.records,
+                errors=counts.errors,
                 batch_id=batch_id,
             )
     except FileFormatError as error:
@@ -128,6 +133,29 @@ def _load_one(
     return counts
 
 
+def _blocks(fmt: str, stream: io.BufferedIOBase) -> Iterator[Block]:
+    return blocks_of(read_csv(stream)) if fmt == "csv" else scan_jsonl(stream)
+
+
+@contextlib.contextmanager
+def _progress_bar(item: Source, progress: bool) -> Iterator[Callable[[int], None] | None]:
+    if not progress:
+        yield None
+        return
+    with tqdm(
+        total=item.size,
+        unit="B",
+        unit_scale=True,
+        desc=item.name.rsplit("/", 1)[-1],
+        leave=False,
+    ) as bar:
+
+        def advance(count: int) -> None:
+            bar.update(count)
+
+        yield advance
+
+
 class _EntityCheck:
     """Notices a products file loaded as transactions (or the reverse) from the first records."""
 
@@ -135,17 +163,16 @@ class _EntityCheck:
 
     def __init__(self, key: str) -> None:
         self.key = key
-        self._needle = f'"{key}"'
+        self._needle = f'"{key}"'.encode()
         self.sampled = 0
         self._hits = 0
 
-    def watch(self, rows: Iterator[StageRow]) -> Iterator[StageRow]:
-        for row in rows:
-            payload = row[1]
-            if payload is not None and self.sampled < self.SAMPLE:
+    def watch(self, blocks: Iterator[Block]) -> Iterator[Block]:
+        for block in blocks:
+            for _, payload in block[0][: self.SAMPLE - self.sampled]:
                 self.sampled += 1
                 self._hits += self._needle in payload
-            yield row
+            yield block
 
     def looks_wrong(self) -> bool:
         return self.sampled > 0 and self._hits == 0

@@ -21,7 +21,7 @@ _DDL_LOCK_KEY = 7_361_904_122_001
 
 _RECORD_TABLE_DDL = """
 create table if not exists raw.{table} (
-    raw_id          bigint generated always as identity primary key,
+    raw_id          bigint generated always as identity,
     payload         jsonb       not null,
     source          text        not null
                     constraint {table}_source_check
@@ -30,8 +30,7 @@ create table if not exists raw.{table} (
     source_row      bigint      not null,
     batch_id        text        not null,
     payload_sha256  text        not null,
-    ingested_at     timestamptz not null default now(),
-    constraint {table}_source_file_row_sha_key unique (source_file, source_row, payload_sha256)
+    ingested_at     timestamptz not null default now()
 )
 """
 
@@ -51,16 +50,57 @@ create table if not exists raw.ingest_errors (
 """
 
 
+_INGEST_FILES_DDL = """
+create table if not exists raw.ingest_files (
+    entity       text        not null,
+    source_file  text        not null,
+    file_sha256  text,
+    records      bigint      not null,
+    errors       bigint      not null,
+    batch_id     text        not null,
+    landed_at    timestamptz not null default now(),
+    primary key (entity, source_file)
+)
+"""
+
+# Files landed before the ledger existed: known by name, unknown hash, so a re-landing compares
+# them record by record instead of copying them in again.
+_BACKFILL_INGEST_FILES = """
+insert into raw.ingest_files (entity, source_file, file_sha256, records, errors, batch_id)
+select entity, source_file, null, sum(records), sum(errors), min(batch_id)
+from (
+    select 'transactions' as entity, source_file, count(*) as records, 0 as errors,
+           min(batch_id) as batch_id
+    from raw.transactions group by source_file
+    union all
+    select 'products', source_file, count(*), 0, min(batch_id)
+    from raw.products group by source_file
+    union all
+    select entity, source_file, 0, count(*), coalesce(min(batch_id), '')
+    from raw.ingest_errors where entity is not null and source_file is not null
+    group by entity, source_file
+) as landed
+group by entity, source_file
+on conflict (entity, source_file) do nothing
+"""
+
+
 def raw_schema_statements() -> list[str]:
     """The DDL, in order. Exposed so docs and tests can show exactly what runs."""
     statements = [f"create schema if not exists {RAW_SCHEMA}"]
     for table in RECORD_TABLES:
         statements.append(_RECORD_TABLE_DDL.format(table=table))
-        # Freshness checks and incremental bronze read the newest landings first.
-        statements.append(
-            f"create index if not exists {table}_ingested_at_idx on raw.{table} (ingested_at)"
-        )
+        # Incremental bronze reads the newest landings by raw_id and ingested_at. BRIN, not
+        # B-tree: both grow with the physical order of this append-only table, and a BRIN index
+        # costs a landing next to nothing, where each B-tree added 10-15% to a bulk COPY. raw_id
+        # is unique by construction (an identity column, generated always) and tested by dbt.
+        for column in ("raw_id", "ingested_at"):
+            statements.append(
+                f"create index if not exists {table}_{column}_idx"
+                f" on raw.{table} using brin ({column})"
+            )
     statements.append(_INGEST_ERRORS_DDL)
+    statements.append(_INGEST_FILES_DDL)
     return statements
 
 
@@ -76,14 +116,21 @@ def ensure_raw_schema(conn: psycopg.Connection[Any]) -> None:
         if _all_present(cur):
             return
         cur.execute("select pg_advisory_xact_lock(%s)", (_DDL_LOCK_KEY,))
+        ledger = cur.execute("select to_regclass('raw.ingest_files')").fetchone()
         for statement in raw_schema_statements():
             cur.execute(statement.encode())
+        if ledger is None or ledger[0] is None:
+            cur.execute(_BACKFILL_INGEST_FILES.encode())
 
 
 def _relations() -> list[str]:
     names = [f"{RAW_SCHEMA}.{table}" for table in RECORD_TABLES]
-    names += [f"{RAW_SCHEMA}.{table}_ingested_at_idx" for table in RECORD_TABLES]
-    return [*names, f"{RAW_SCHEMA}.ingest_errors"]
+    names += [
+        f"{RAW_SCHEMA}.{table}_{column}_idx"
+        for table in RECORD_TABLES
+        for column in ("raw_id", "ingested_at")
+    ]
+    return [*names, f"{RAW_SCHEMA}.ingest_errors", f"{RAW_SCHEMA}.ingest_files"]
 
 
 def _all_present(cur: psycopg.Cursor[Any]) -> bool:

@@ -1,0 +1,76 @@
+"""Rows in PostgreSQL's binary COPY format, built straight from the bytes of each record.
+
+Binary COPY spares the server the CSV/text scan of every line: the payload travels as jsonb's
+wire form (a version byte, then the JSON text), which PostgreSQL parses exactly as jsonb_in
+would. Text fields are UTF-8; integers are big-endian int8.
+
+    https://www.postgresql.org/docs/15/sql-copy.html#id-1.9.3.55.9.4
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Sequence
+
+from workbench.ingest.readers import StageRow
+
+SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)  # signature, flags, extension
+TRAILER = b"\xff\xff"
+
+# The column order every record row is encoded in; COPY statements list them the same way.
+RECORD_COLUMNS = ("source", "source_file", "batch_id", "source_row", "payload_sha256", "payload")
+ERROR_COLUMNS = ("source_row", "raw_text", "reason")
+
+_INT8_FIELD = struct.Struct(">iq")
+_SHA_AND_PAYLOAD_HEAD = struct.Struct(">i64siB")  # sha length, hex sha, payload length, jsonb v1
+_FIELD_COUNT = struct.Struct(">h")
+_LENGTH = struct.Struct(">i")
+_NULL = _LENGTH.pack(-1)
+
+
+def _text(value: str) -> bytes:
+    data = value.encode("utf-8", "backslashreplace")
+    return _LENGTH.pack(len(data)) + data
+
+
+def payload_sha256(payload: bytes) -> str:
+    """The stored payload_sha256: hex SHA-256 of the record's bytes as landed."""
+    return hashlib.sha256(payload).hexdigest()
+
+
+class RecordEncoder:
+    """Encodes (source_row, payload bytes) records of one file into binary COPY rows."""
+
+    def __init__(self, *, source: str, source_file: str, batch_id: str) -> None:
+        self._row_prefix = (
+            _FIELD_COUNT.pack(len(RECORD_COLUMNS))
+            + _text(source)
+            + _text(source_file)
+            + _text(batch_id)
+        )
+
+    def encode(self, records: Sequence[tuple[int, bytes]]) -> bytes:
+        prefix = self._row_prefix
+        int8 = _INT8_FIELD.pack
+        head = _SHA_AND_PAYLOAD_HEAD.pack
+        sha256 = hashlib.sha256
+        parts: list[bytes] = []
+        append = parts.append
+        for source_row, payload in records:
+            append(prefix)
+            append(int8(8, source_row))
+            append(head(64, sha256(payload).hexdigest().encode(), len(payload) + 1, 1))
+            append(payload)
+        return b"".join(parts)
+
+
+def encode_errors(rows: Sequence[StageRow]) -> bytes:
+    """Ingest-error rows (source_row, raw_text, reason) as binary COPY rows."""
+    parts: list[bytes] = []
+    for source_row, _payload, raw_text, reason in rows:
+        parts.append(_FIELD_COUNT.pack(len(ERROR_COLUMNS)))
+        parts.append(_INT8_FIELD.pack(8, source_row))
+        parts.append(_NULL if raw_text is None else _text(raw_text))
+        parts.append(_NULL if reason is None else _text(reason))
+    return b"".join(parts)

@@ -1,0 +1,67 @@
+"""raw.ingest_files: one row per landed file, the key to idempotent and fast landings.
+
+A file name never landed before is copied straight into raw (nothing to compare against); a
+file whose bytes hash to what the ledger recorded is skipped without touching raw; any other
+file (same name, changed content, or landed before the ledger existed) is compared record by
+record on (source_file, source_row, payload_sha256). A transaction-scoped advisory lock per
+(entity, file) makes two landings of the same file take turns, so the second sees the first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+_LOCK_NAMESPACE = "workbench.ingest.file"
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    file_sha256: str | None  # None: landed before the ledger existed
+    records: int
+    errors: int
+
+
+def lock_file(cur: psycopg.Cursor[Any], entity: str, source_file: str) -> None:
+    """Wait for any other landing of this file; released when the transaction ends."""
+    cur.execute(
+        "select pg_advisory_xact_lock(hashtextextended(%s, 0))",
+        (f"{_LOCK_NAMESPACE}:{entity}:{source_file}",),
+    )
+
+
+def landed(cur: psycopg.Cursor[Any], entity: str, source_file: str) -> LandedFile | None:
+    row = cur.execute(
+        "select file_sha256, records, errors from raw.ingest_files"
+        " where entity = %s and source_file = %s",
+        (entity, source_file),
+    ).fetchone()
+    return None if row is None else LandedFile(row[0], int(row[1]), int(row[2]))
+
+
+def record(
+    cur: psycopg.Cursor[Any],
+    *,
+    entity: str,
+    source_file: str,
+    file_sha256: str,
+    records: int,
+    errors: int,
+    batch_id: str,
+) -> None:
+    cur.execute(
+        """
+        insert into raw.ingest_files
+            (entity, source_file, file_sha256, records, errors, batch_id)
+        values (%s, %s, %s, %s, %s, %s)
+        on conflict (entity, source_file) do update
+        set file_sha256 = excluded.file_sha256,
+            records = excluded.records,
+            errors = excluded.errors,
+            batch_id = excluded.batch_id,
+            landed_at = now()
+        """,
+        (entity, source_file, file_sha256, records, errors, batch_id),
+    )
