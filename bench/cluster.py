@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +11,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from tests.pgcluster import PostgresCluster, free_port
+from tests.pgcluster import PostgresCluster, temporary_cluster
 
 
 @dataclass(frozen=True)
@@ -74,12 +71,5 @@ class BenchServer:
 
 @contextlib.contextmanager
 def throwaway_server(workdir: Path, name: str) -> Iterator[BenchServer]:
-    root = Path(tempfile.mkdtemp(prefix=f"bench-{name}-pg-", dir=workdir))
-    os.chmod(root, 0o755)  # noqa: S103 - the postgres system user must reach its datadir
-    cluster = PostgresCluster(root / "data", free_port())
-    cluster.start()
-    try:
+    with temporary_cluster(f"bench-{name}-pg-", workdir) as cluster:
         yield BenchServer(cluster)
-    finally:
-        cluster.stop("immediate")
-        shutil.rmtree(root, ignore_errors=True)

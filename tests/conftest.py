@@ -2,29 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
 from moto.server import ThreadedMotoServer
 
-from tests.pgcluster import PostgresCluster, free_port
+from tests.pgcluster import PostgresCluster, temporary_cluster
 
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[PostgresCluster]:
-    root = Path(tempfile.mkdtemp(prefix="workbench-pg-"))
-    os.chmod(root, 0o755)  # noqa: S103 - the server runs as another user and must enter it
-    cluster = PostgresCluster(root / "data", free_port())
-    cluster.start()
-    try:
+    with temporary_cluster("workbench-pg-") as cluster:
         yield cluster
-    finally:
-        cluster.stop("immediate")
 
 
 @pytest.fixture()

@@ -11,6 +11,7 @@ caller is root the cluster is initialised and run as the `postgres` system user.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import os
 import pwd
@@ -18,7 +19,9 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -166,6 +169,20 @@ class PostgresCluster:
             "POSTGRES_DB": dbname,
             "POSTGRES_SSLMODE": "disable",
         }
+
+
+@contextlib.contextmanager
+def temporary_cluster(prefix: str, parent: Path | None = None) -> Iterator[PostgresCluster]:
+    """A started cluster in a new temporary directory; stopped and deleted on exit."""
+    root = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    os.chmod(root, 0o755)  # noqa: S103 - the server runs as another user and must enter it
+    cluster = PostgresCluster(root / "data", free_port())
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop("immediate")
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def main() -> int:

@@ -8,18 +8,16 @@ ids and landing times are identical and any difference is the run's doing.
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.pgcluster import PostgresCluster, free_port
+from tests.pgcluster import PostgresCluster, temporary_cluster
 from tests.reliability.conftest import ingest_dataset
 from tests.reliability.support import (
     Database,
@@ -108,14 +106,8 @@ def test_a_run_killed_at_a_random_point_then_rerun_equals_an_uninterrupted_run(
 @pytest.fixture()
 def own_cluster() -> Iterator[PostgresCluster]:
     """A server of its own: restarting the session's shared one would disturb other tests."""
-    root = Path(tempfile.mkdtemp(prefix="workbench-restart-"))
-    os.chmod(root, 0o755)  # noqa: S103 - the postgres system user must reach its datadir
-    cluster = PostgresCluster(root / "data", free_port())
-    cluster.start()
-    try:
+    with temporary_cluster("workbench-restart-") as cluster:
         yield cluster
-    finally:
-        cluster.stop("immediate")
 
 
 def _wait_for_blocked_dbt_query(db: Database, timeout: float = 120.0) -> None:
