@@ -246,6 +246,25 @@ def test_build_stage_runs_the_locked_install_and_the_preparse(built: BuiltImage)
     assert not installed & {"pytest", "moto", "mypy", "ruff", "checkov", "hera"}
 
 
+def test_every_workbench_module_imports_without_dev_dependencies(built: BuiltImage) -> None:
+    """A module importing a package that only a dev tool pulls in (orjson came with checkov)
+    works on a laptop and fails in the pod: import them all from the image's own venv."""
+    code = (
+        "import importlib, pkgutil, workbench\n"
+        "names = [m.name for m in pkgutil.walk_packages(workbench.__path__, 'workbench.')]\n"
+        "for name in names: importlib.import_module(name)\n"
+        "print(len(names))\n"
+    )
+    done = subprocess.run(
+        [built.replay.path("/opt/venv/bin/python"), "-c", code],
+        env=built.runtime_env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) > 40
+
+
 def test_entrypoint_runs_from_the_installed_venv(built: BuiltImage) -> None:
     final = stage("runtime")
     entrypoint = json.loads(final.all("ENTRYPOINT")[-1].text)
