@@ -22,13 +22,7 @@ source as (
 
 category_mapping as (
 
-    select
-        category_mapping.raw_category,
-        category_mapping.category
-
-    from {{ ref('category_mapping') }} as category_mapping
-    inner join {{ ref('accepted_categories') }} as accepted_categories
-        on accepted_categories.category = category_mapping.category
+    {{ accepted_category_mapping() }}
 
 ),
 
