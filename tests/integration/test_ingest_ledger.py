@@ -135,3 +135,24 @@ def test_error_lines_beyond_the_memory_spool_all_land(
     assert [row for row, _ in errors] == expected_rows
     assert [text.encode() + b"\n" for _, text in errors] == bad
     assert _rows(db, "select source_row from raw.transactions") == [(151,)]
+
+
+def test_deleting_a_files_rows_and_its_ledger_row_lands_it_again(
+    db: dict[str, str], tmp_path: Path
+) -> None:
+    """The README's troubleshooting recipe: the ledger alone decides that identical bytes were
+    landed, so re-landing a file whose rows were deleted needs its ledger row deleted too."""
+    path = tmp_path / "reload.jsonl"
+    path.write_bytes(_line(1) + _line(2))
+    assert _ingest(path) == 0
+    with connect(db) as conn:
+        conn.execute("delete from raw.transactions where source_file = %s", (str(path),))
+    assert _ingest(path) == 0
+    assert _rows(db, "select count(*) from raw.transactions") == [(0,)]
+    with connect(db) as conn:
+        conn.execute(
+            "delete from raw.ingest_files where entity = 'transactions' and source_file = %s",
+            (str(path),),
+        )
+    assert _ingest(path) == 0
+    assert _rows(db, "select source_row from raw.transactions order by 1") == [(1,), (2,)]
