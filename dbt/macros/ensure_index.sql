@@ -16,3 +16,18 @@
     end
     $ensure_index$
 {%- endmacro %}
+
+
+{#- Post-hook: drop the index ensure_index(relation, ..., name=slug) created, if it is there
+    (retiring an index that older versions of a model created). -#}
+{% macro drop_index_named(relation, slug) -%}
+    do $drop_index$
+    begin
+        execute format(
+            'drop index if exists %I.%I',
+            '{{ relation.schema }}',
+            left('{{ relation.identifier }}_{{ slug }}', 48) || '_' || '{{ relation }}'::regclass::oid
+        );
+    end
+    $drop_index$
+{%- endmacro %}
