@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.dbt_support import connect
 from tests.pgcluster import PostgresCluster
 from workbench import cli
 from workbench.demo.scoring import read_ground_truth, score
@@ -38,15 +39,7 @@ class Pipeline:
     run_exit: int
 
     def conn(self) -> psycopg.Connection[Any]:
-        e = self.env
-        return psycopg.connect(
-            host=e["POSTGRES_HOST"],
-            port=e["POSTGRES_PORT"],
-            user=e["POSTGRES_USER"],
-            password=e["POSTGRES_PASSWORD"],
-            dbname=e["POSTGRES_DB"],
-            autocommit=True,
-        )
+        return connect(self.env)
 
     def scalar(self, query: str) -> Any:
         with self.conn() as conn:

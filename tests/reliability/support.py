@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from tests.dbt_support import connect
 from tests.pgcluster import PostgresCluster
 from workbench import cli
 
@@ -38,15 +39,7 @@ class Database:
         return self.env["POSTGRES_DB"]
 
     def connect(self) -> psycopg.Connection[Any]:
-        e = self.env
-        return psycopg.connect(
-            host=e["POSTGRES_HOST"],
-            port=e["POSTGRES_PORT"],
-            user=e["POSTGRES_USER"],
-            password=e["POSTGRES_PASSWORD"],
-            dbname=e["POSTGRES_DB"],
-            autocommit=True,
-        )
+        return connect(self.env)
 
     def rows(self, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self.connect() as conn:
