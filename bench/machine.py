@@ -50,10 +50,13 @@ def dependencies_precompiled() -> bool:
     """
     import importlib.util
 
-    spec = importlib.util.find_spec("dbt.cli.main")
-    if spec is None or spec.origin is None:
+    # Located, not imported: importing dbt would grow this process by ~50 MB, and a child's
+    # ru_maxrss includes its parent's resident set at the fork (see bench/proc.py).
+    spec = importlib.util.find_spec("dbt")
+    if spec is None or not spec.submodule_search_locations:
         return False
-    return Path(importlib.util.cache_from_source(spec.origin)).exists()
+    source = Path(next(iter(spec.submodule_search_locations))) / "cli" / "main.py"
+    return Path(importlib.util.cache_from_source(str(source))).exists()
 
 
 def machine_info(repo: Path, postgres_version: str | None) -> dict[str, object]:

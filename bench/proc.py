@@ -1,7 +1,10 @@
 """Run a child process and measure it: wall-clock seconds and the child's own peak RSS.
 
 Peak RSS comes from `os.wait4`, which returns the resource usage of exactly that child
-(not of its grandchildren, not of this process), so it is the memory of e.g. `workbench ingest`.
+(not of its grandchildren), so it is the memory of e.g. `workbench ingest`. One caveat: Linux
+folds the resident set the child had before its exec — this process's, shared at the fork —
+into that peak, so the bench process must stay smaller than what it measures (it never
+imports dbt; `bench.machine.dependencies_precompiled` only locates it).
 """
 
 from __future__ import annotations
