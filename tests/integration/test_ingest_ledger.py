@@ -57,15 +57,23 @@ def test_payload_sha256_is_the_hash_of_the_line_as_landed(
     assert ledger == [("transactions", str(path), digest, 3, 0, "t")]
 
 
+def _paths_taken(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """The `path` of every `ingest.file` event logged since the last call."""
+    events = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
+    return [event["path"] for event in events if event.get("event") == "ingest.file"]
+
+
 def test_a_changed_file_under_a_known_name_lands_only_its_new_lines(
-    db: dict[str, str], tmp_path: Path
+    db: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "drop.jsonl"
     path.write_bytes(_line(1) + _line(2) + b"{broken\n" + _line(4))
     assert _ingest(path) == 0
+    assert _paths_taken(capsys) == ["new"]
     # the producer re-sends the file: line 2 corrected, line 3 fixed, two lines appended
     path.write_bytes(_line(1) + _line(2, "12.00") + _line(3) + _line(4) + _line(5) + b"[1]\n")
     assert _ingest(path) == 0
+    assert _paths_taken(capsys) == ["changed"]
     landed = _rows(
         db,
         "select source_row, payload->>'amount', batch_id from raw.transactions order by raw_id",
@@ -87,6 +95,7 @@ def test_a_changed_file_under_a_known_name_lands_only_its_new_lines(
     assert ledger == [(hashlib.sha256(path.read_bytes()).hexdigest(), 5, 1)]
     # the same bytes a third time: the ledger recognises them, nothing is read into raw
     assert _ingest(path) == 0
+    assert _paths_taken(capsys) == ["unchanged"]
     assert len(_rows(db, "select 1 from raw.transactions")) == 6
 
 

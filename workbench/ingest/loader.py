@@ -85,6 +85,7 @@ class FileCounts:
     inserted: int  # of those, newly landed
     errors: int  # lines that could not become records
     errors_inserted: int  # of those, newly recorded in raw.ingest_errors
+    path: str  # how the file went in: new | unchanged (skipped by the ledger) | changed
 
     @property
     def already_present(self) -> int:
@@ -112,7 +113,7 @@ def copy_new_file(
         spool = _ErrorSpool(file)
         records = _copy_records(cur, target, blocks, landing.encoder(), spool)
         errors_inserted = spool.land(cur, landing)
-    return FileCounts(records, records, spool.count, errors_inserted)
+    return FileCounts(records, records, spool.count, errors_inserted, "new")
 
 
 def merge_changed_file(
@@ -130,7 +131,7 @@ def merge_changed_file(
         )
         inserted = cur.rowcount
         errors_inserted = spool.land(cur, landing)
-    return FileCounts(records, inserted, spool.count, errors_inserted)
+    return FileCounts(records, inserted, spool.count, errors_inserted, "changed")
 
 
 def _copy_records(

@@ -65,6 +65,7 @@ def ingest(
                 entity=entity,
                 source_file=item.name,
                 batch_id=batch_id,
+                path=counts.path,
                 records=counts.records,
                 inserted=counts.inserted,
                 already_present=counts.already_present,
@@ -99,7 +100,7 @@ def _load_one(
                 with item.open() as stream:
                     unchanged = stream_sha256(stream) == known.file_sha256
                 if unchanged:
-                    return FileCounts(known.records, 0, known.errors, 0)
+                    return FileCounts(known.records, 0, known.errors, 0, "unchanged")
             with _progress_bar(item, progress) as advance, item.open(advance) as stream:
                 hashed = HashingReader(stream)
                 blocks = check.watch(_blocks(item.fmt, io.BufferedReader(hashed, 1 << 20)))
