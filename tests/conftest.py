@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 from moto.server import ThreadedMotoServer
 
-from tests.pgcluster import PostgresCluster, temporary_cluster
+from tests.pgcluster import PostgresCluster, temporary_cluster, temporary_database
 
 
 @pytest.fixture(scope="session")
@@ -21,17 +19,8 @@ def pg_cluster() -> Iterator[PostgresCluster]:
 @pytest.fixture()
 def pg_env(pg_cluster: PostgresCluster) -> Iterator[dict[str, str]]:
     """POSTGRES_* settings for a brand-new empty database, dropped after the test."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = pg_cluster.env()
-    conninfo = (
-        f"host={admin['POSTGRES_HOST']} port={admin['POSTGRES_PORT']} "
-        f"user={admin['POSTGRES_USER']} password={admin['POSTGRES_PASSWORD']} dbname=postgres"
-    )
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield pg_cluster.env(name)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with temporary_database(pg_cluster, "t") as env:
+        yield env
 
 
 @pytest.fixture(scope="module")

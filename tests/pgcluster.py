@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,6 +184,26 @@ def temporary_cluster(prefix: str, parent: Path | None = None) -> Iterator[Postg
     finally:
         cluster.stop("immediate")
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def temporary_database(cluster: PostgresCluster, prefix: str) -> Iterator[dict[str, str]]:
+    """POSTGRES_* settings for a new empty database on `cluster`, dropped (forced) on exit."""
+    import psycopg  # here, not at the top: `python -m tests.pgcluster` runs without it
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = cluster.env()
+    conninfo = (
+        f"host={admin['POSTGRES_HOST']} port={admin['POSTGRES_PORT']} "
+        f"user={admin['POSTGRES_USER']} password={admin['POSTGRES_PASSWORD']} dbname=postgres"
+    )
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"'.encode())
+    try:
+        yield cluster.env(name)
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
 
 
 def main() -> int:

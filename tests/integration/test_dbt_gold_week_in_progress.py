@@ -8,7 +8,6 @@ its sales. One database goes through two stages, each keeping what gold produced
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -20,7 +19,7 @@ import psycopg
 import pytest
 
 from tests import dbt_support as dbt
-from tests.pgcluster import PostgresCluster
+from tests.pgcluster import PostgresCluster, temporary_database
 
 pytestmark = pytest.mark.integration
 
@@ -86,17 +85,8 @@ def _trends(env: dict[str, str]) -> Trends:
 def stages(
     pg_cluster: PostgresCluster, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stages]:
-    name = f"gold_{uuid.uuid4().hex[:12]}"
-    admin = pg_cluster.env()
-    conninfo = (
-        f"host={admin['POSTGRES_HOST']} port={admin['POSTGRES_PORT']} "
-        f"user={admin['POSTGRES_USER']} password={admin['POSTGRES_PASSWORD']} dbname=postgres"
-    )
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"'.encode())
-    env = pg_cluster.env(name)
     target = tmp_path_factory.mktemp("dbt-gold-target")
-    try:
+    with temporary_database(pg_cluster, "gold") as env:
         ordinary = [
             _sale(f"W{i}", day, units, "10.00") for i, (day, units) in enumerate(ORDINARY_WEEKS)
         ]
@@ -120,9 +110,6 @@ def stages(
             dbt.land(conn, "transactions", [_sale("SUN", "2024-02-18", 1, "5.00")], batch_id="b-2")
         _build(env, target)
         yield Stages(in_progress, _trends(env), unit_tests)
-    finally:
-        with psycopg.connect(conninfo, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
 
 
 def test_the_models_unit_tests_pass_on_postgres(stages: Stages) -> None:

@@ -11,7 +11,6 @@ of what it produced, so the tests below read data and do not depend on their ord
 from __future__ import annotations
 
 import itertools
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ import psycopg
 import pytest
 
 from tests import dbt_support as dbt
-from tests.pgcluster import PostgresCluster
+from tests.pgcluster import PostgresCluster, temporary_database
 
 pytestmark = pytest.mark.integration
 
@@ -91,17 +90,8 @@ class Lifecycle:
 
 @pytest.fixture(scope="module")
 def database(pg_cluster: PostgresCluster) -> Iterator[dict[str, str]]:
-    name = f"dbt_{uuid.uuid4().hex[:12]}"
-    admin = pg_cluster.env()
-    conninfo = (
-        f"host={admin['POSTGRES_HOST']} port={admin['POSTGRES_PORT']} "
-        f"user={admin['POSTGRES_USER']} password={admin['POSTGRES_PASSWORD']} dbname=postgres"
-    )
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"'.encode())
-    yield pg_cluster.env(name)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+    with temporary_database(pg_cluster, "dbt") as env:
+        yield env
 
 
 @pytest.fixture(scope="module")
