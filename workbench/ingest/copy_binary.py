@@ -34,11 +34,6 @@ def _text(value: str) -> bytes:
     return _LENGTH.pack(len(data)) + data
 
 
-def payload_sha256(payload: bytes) -> str:
-    """The stored payload_sha256: hex SHA-256 of the record's bytes as landed."""
-    return hashlib.sha256(payload).hexdigest()
-
-
 class RecordEncoder:
     """Encodes (source_row, payload bytes) records of one file into binary COPY rows."""
 
@@ -51,6 +46,7 @@ class RecordEncoder:
         )
 
     def encode(self, records: Sequence[tuple[int, bytes]]) -> bytes:
+        """payload_sha256 is the hex SHA-256 of each record's bytes as landed."""
         prefix = self._row_prefix
         int8 = _INT8_FIELD.pack
         head = _SHA_AND_PAYLOAD_HEAD.pack
