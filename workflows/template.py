@@ -48,6 +48,10 @@ from workflows.layers import (
 # Hera checks name lengths, so names are set to the Helm fullname by the renderer.
 TEMPLATE_NAME_PLACEHOLDER = "dbt-workbench"
 RUNTIME_UID = 10001  # numeric USER of images/dbt-runtime/Dockerfile
+# The image's ENTRYPOINT, stated in the pod spec: with no `command` the controller asks the
+# registry for the image's entrypoint (with the ServiceAccount's pull secrets) before it can
+# create the pod, and a private image without them never starts.
+RUNTIME_COMMAND = ["workbench"]
 MUTEX_PREFIX_TEXT = helm.text(helm.FULLNAME)
 
 # Argo retries a node only when this holds: exit code 2 = runtime error (lost connection,
@@ -143,6 +147,7 @@ def _dbt_run_container() -> Container:
         name=RUN_ENTRYPOINT,
         image=helm.value('include "dbt-workbench.image" . | quote'),
         image_pull_policy="IfNotPresent",  # replaced by values, see workflows.helm_fields
+        command=RUNTIME_COMMAND,
         inputs=[
             Parameter(name="layer"),
             Parameter(name="select"),
@@ -181,6 +186,7 @@ def _docs_publish_container() -> Container:
         name=DOCS_ENTRYPOINT,
         image=helm.value('include "dbt-workbench.image" . | quote'),
         image_pull_policy="IfNotPresent",  # replaced by values, see workflows.helm_fields
+        command=RUNTIME_COMMAND,
         args=["docs", "--publish", helm.value('include "dbt-workbench.docsUrl" . | quote')],
         env=_environment(),
         env_from=[_postgres_secret(), _aws_secret()],

@@ -167,7 +167,7 @@ def test_run_container_contract(default_docs: list[dict[str, Any]]) -> None:
     (run,) = [t for t in spec["templates"] if t["name"] == "dbt-run"]
     container = run["container"]
     assert container["args"] == RUN_ARGS
-    assert "command" not in container  # the image ENTRYPOINT is `workbench`
+    assert container["command"] == ["workbench"]  # the image ENTRYPOINT, stated
     assert container["image"] == "dbt-workbench/dbt-runtime:0.1.0"
     assert container["envFrom"] == [
         {"secretRef": {"name": "dbt-workbench-postgres"}},
