@@ -46,6 +46,7 @@ def workflow_template(manifest: Manifest) -> Manifest:
     spec["affinity"] = helm.value("toJson .Values.affinity")
     spec["imagePullSecrets"] = helm.value("toJson .Values.imagePullSecrets")
     for template in spec["templates"]:
+        _artifacts_only_with_a_repository(template)
         container = template["container"]
         container["imagePullPolicy"] = helm.value(".Values.image.pullPolicy | quote")
         container["resources"] = helm.value("toJson .Values.resources")
@@ -55,6 +56,22 @@ def workflow_template(manifest: Manifest) -> Manifest:
                 'include "dbt-workbench.docsArgs" . | fromYamlArray | toJson'
             )
     return manifest
+
+
+def _artifacts_only_with_a_repository(template: Manifest) -> None:
+    """Output artifacts need an artifact repository: without one the executor fails the node
+    (it has nowhere to put them), so the chart declares them only when it configures one."""
+    outputs = template.get("outputs", {})
+    if not outputs.get("artifacts"):
+        return
+    # A Go-template raw string holds the JSON; escape_argo has already run when markers expand.
+    artifacts = json.dumps(outputs["artifacts"], separators=(",", ":"))
+    if "`" in artifacts:
+        raise ValueError("an output artifact may not contain a backtick")
+    outputs["artifacts"] = helm.value(
+        f"ternary (`{artifacts}` | fromJsonArray) (list) .Values.artifactRepository.enabled"
+        " | toJson"
+    )
 
 
 def cron_workflow(manifest: Manifest, job: Job) -> Manifest:

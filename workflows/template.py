@@ -8,6 +8,7 @@ Fields that differ per environment are Helm markers (see :mod:`workflows.helm`).
 from __future__ import annotations
 
 from hera.workflows import (
+    Artifact,
     Container,
     Counter,
     EmptyDirVolume,
@@ -15,6 +16,7 @@ from hera.workflows import (
     FieldEnv,
     Gauge,
     Label,
+    NoneArchiveStrategy,
     Parameter,
     SecretEnvFrom,
     WorkflowTemplate,
@@ -32,6 +34,7 @@ from hera.workflows.models import (
     SecurityContext,
     Synchronization,
     TTLStrategy,
+    ValueFrom,
 )
 
 from workflows import helm
@@ -57,6 +60,40 @@ MUTEX_PREFIX_TEXT = helm.text(helm.FULLNAME)
 # Argo retries a node only when this holds: exit code 2 = runtime error (lost connection,
 # lock timeout). Exit 1 (a model or test failed) would fail the same way again.
 RETRY_ONLY_RUNTIME_ERRORS = "asInt(lastRetry.exitCode) == 2"
+
+
+# Output parameters the Argo UI shows on a run's node: `workbench run` writes one file per
+# name under OUTPUTS_DIR (workbench.run.outputs.OUTPUT_NAMES; a test keeps the two equal).
+OUTPUTS_DIR = "/work/outputs"
+RUN_OUTPUTS: dict[str, str] = {
+    "outcome": "success, failed (a model or test failed), or error.",
+    "models_built": "Models and seeds built successfully.",
+    "tests_passed": "Data and unit tests that passed (warnings included).",
+    "tests_failed": "Data and unit tests that failed or errored.",
+    "failed_nodes": "Names of the models and tests that failed.",
+}
+# What a pod that died before writing its outputs reports (the executor errors without one).
+OUTPUT_DEFAULT = "unknown"
+RUN_RESULTS_PATH = "/work/target/run_results.json"
+
+
+def run_output_parameters() -> list[Parameter]:
+    return [
+        Parameter(
+            name=name,
+            description=description,
+            value_from=ValueFrom(path=f"{OUTPUTS_DIR}/{name}", default=OUTPUT_DEFAULT),
+        )
+        for name, description in RUN_OUTPUTS.items()
+    ]
+
+
+def run_results_artifact() -> Artifact:
+    """dbt's run_results.json, kept as a plain file; optional, so a run that never got as far
+    as writing it does not fail on it. The chart adds it only with an artifact repository."""
+    return Artifact(
+        name="run-results", path=RUN_RESULTS_PATH, optional=True, archive=NoneArchiveStrategy()
+    )
 
 
 def retry_strategy(limit: int) -> RetryStrategy:
@@ -170,10 +207,15 @@ def _dbt_run_container() -> Container:
                 name="WORKBENCH_ARTIFACTS_URL",
                 value=helm.value('include "dbt-workbench.runArtifactsUrl" . | quote'),
             ),
+            Env(name="WORKBENCH_OUTPUTS_DIR", value=OUTPUTS_DIR),
         ],
         env_from=[_postgres_secret(), _aws_secret()],
         security_context=_restricted_container_context(),
-        volumes=_scratch_volumes(),
+        volumes=[
+            *_scratch_volumes(),
+            EmptyDirVolume(name="outputs", mount_path=OUTPUTS_DIR, size_limit=Quantity("1Mi")),
+        ],
+        outputs=[*run_output_parameters(), run_results_artifact()],
         synchronization=Synchronization(
             mutexes=[Mutex(name=mutex_name("{{inputs.parameters.layer}}"))]
         ),

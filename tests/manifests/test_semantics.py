@@ -12,8 +12,8 @@ import yaml
 from tests.manifests import chart
 from workbench.run import params
 from workflows.cron import build_cron_workflow
-from workflows.layers import DOCS_ENTRYPOINT, JOBS, LAYERS, scheduled_jobs
-from workflows.template import RETRY_ONLY_RUNTIME_ERRORS, build_workflow_template
+from workflows.layers import DOCS_ENTRYPOINT, JOBS, LAYERS, RUN_ENTRYPOINT, scheduled_jobs
+from workflows.template import OUTPUTS_DIR, RETRY_ONLY_RUNTIME_ERRORS, build_workflow_template
 
 TEMPLATE_NAME = "wb-dbt-workbench"
 RUN_ARGS = [
@@ -256,7 +256,9 @@ def test_writable_paths_are_emptydirs(default_docs: list[dict[str, Any]]) -> Non
     for template in _template(default_docs)["spec"]["templates"]:
         volumes = {v["name"]: v for v in template["volumes"]}
         mounts = {m["mountPath"]: m["name"] for m in template["container"]["volumeMounts"]}
-        assert set(mounts) == {"/work/target", "/work/logs", "/tmp"}  # noqa: S108
+        scratch = {"/work/target", "/work/logs", "/tmp"}  # noqa: S108
+        outputs = {OUTPUTS_DIR} if template["name"] == RUN_ENTRYPOINT else set()
+        assert set(mounts) == scratch | outputs
         assert all("emptyDir" in volumes[name] for name in mounts.values())
 
 

@@ -14,12 +14,14 @@ from workbench.observability.metrics import MetricsPusher
 from workbench.run.artifacts import artifacts_configured, publish_artifacts
 from workbench.run.exit_codes import ExitCode
 from workbench.run.invocation import Publisher, run_layer
+from workbench.run.outputs import OutputWriter
 from workbench.run.params import (
     LOCK_TIMEOUT_ENV,
     ParamError,
     add_selection_arguments,
     parse_run_params,
 )
+from workbench.run.progress import ProgressFile
 from workbench.run.signals import sigterm_as_interrupt
 
 
@@ -63,6 +65,11 @@ def execute(args: argparse.Namespace) -> int:
         publishers.append(pusher)
     if artifacts_configured():
         publishers.append(publish_artifacts)
+    outputs = OutputWriter.from_env()
+    if outputs is not None:
+        publishers.append(outputs)
     with sigterm_as_interrupt():
-        result = run_layer(params, settings, project_dir, labels, tuple(publishers))
+        result = run_layer(
+            params, settings, project_dir, labels, tuple(publishers), ProgressFile.from_env()
+        )
     return result.exit_code

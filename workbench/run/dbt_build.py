@@ -13,6 +13,8 @@ from workbench.observability.records import TEST_RESOURCE_TYPES, NodeResult
 from workbench.run.params import RunParams
 
 NodeCallback = Callable[[NodeResult], None]
+# Called once with the number of nodes dbt is about to execute.
+StartCallback = Callable[[int], None]
 
 
 def build_args(params: RunParams, project_dir: Path) -> list[str]:
@@ -121,21 +123,26 @@ class BuildOutcome:
 @dataclass
 class _EventCollector:
     on_node: NodeCallback
+    on_start: StartCallback | None = None
     nodes: dict[str, NodeResult] = field(default_factory=dict)
     invocation_id: str | None = None
 
     def __call__(self, msg: Any) -> None:
         self.invocation_id = self.invocation_id or msg.info.invocation_id or None
-        if msg.info.name == "NodeFinished":
+        if msg.info.name == "ConcurrencyLine" and self.on_start is not None:
+            self.on_start(int(msg.data.node_count))
+        elif msg.info.name == "NodeFinished":
             node = node_from_event(msg.data)
             self.nodes[node.unique_id] = node
             self.on_node(node)
 
 
-def run_dbt_build(args: Sequence[str], on_node: NodeCallback) -> BuildOutcome:
+def run_dbt_build(
+    args: Sequence[str], on_node: NodeCallback, on_start: StartCallback | None = None
+) -> BuildOutcome:
     from dbt.cli.main import dbtRunner
 
-    collector = _EventCollector(on_node)
+    collector = _EventCollector(on_node, on_start)
     result = dbtRunner(callbacks=[collector]).invoke(list(args))
     outcome = BuildOutcome(
         success=bool(result.success),

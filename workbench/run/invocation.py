@@ -21,6 +21,7 @@ from workbench.run.dbt_build import build_args, run_dbt_build
 from workbench.run.exit_codes import ExitCode, classify_build
 from workbench.run.lock import LockTimeoutError, layer_locks
 from workbench.run.params import RunParams
+from workbench.run.progress import ProgressFile
 
 BoundLogger = Any
 log: BoundLogger = structlog.get_logger("workbench.run")
@@ -46,6 +47,7 @@ class _Progress:
     nodes: list[NodeResult] = field(default_factory=list)
     dbt_invocation_id: str | None = None
     log: BoundLogger = field(default_factory=lambda: log)
+    progress_file: ProgressFile | None = None  # Argo's ARGO_PROGRESS_FILE, when set
 
 
 def _log_node(logger: BoundLogger, layer: str, node: NodeResult) -> None:
@@ -77,8 +79,17 @@ def _build(params: RunParams, project_dir: Path, progress: _Progress) -> None:
     # dbt calls back from its worker threads, where contextvars are not bound: bind explicitly.
     logger = progress.log
     _log_preparsed_reuse(logger, params)
+    progress_file = progress.progress_file
+
+    def on_node(node: NodeResult) -> None:
+        _log_node(logger, params.layer, node)
+        if progress_file is not None:
+            progress_file.node_finished()
+
     outcome = run_dbt_build(
-        build_args(params, project_dir), lambda node: _log_node(logger, params.layer, node)
+        build_args(params, project_dir),
+        on_node,
+        on_start=progress_file.start if progress_file is not None else None,
     )
     progress.nodes, progress.dbt_invocation_id = outcome.nodes, outcome.dbt_invocation_id
     progress.exit_code = classify_build(
@@ -142,10 +153,13 @@ def run_layer(
     project_dir: Path,
     labels: Mapping[str, str | None],
     publishers: tuple[Publisher, ...] = (),
+    progress_file: ProgressFile | None = None,
 ) -> InvocationResult:
     invocation_id = str(uuid.uuid4())
     present = {key: value for key, value in labels.items() if value}
-    progress = _Progress(log=log.bind(invocation_id=invocation_id, **present))
+    progress = _Progress(
+        log=log.bind(invocation_id=invocation_id, **present), progress_file=progress_file
+    )
     _locked_build(params, settings, project_dir, progress)
     result = InvocationResult(
         invocation_id=invocation_id,
