@@ -9,7 +9,7 @@ export XDG_RUNTIME_DIR ?= /tmp
 IMAGE ?= dbt-workbench/dbt-runtime
 TAG ?= dev
 
-.PHONY: help setup tools demo test lint manifests chart image bench clean
+.PHONY: help setup tools prereqs demo test lint manifests chart image bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -24,7 +24,10 @@ tools: ## install helm v4 + kubectl into .tools/bin and the Argo CD schema into 
 demo: setup ## the whole pipeline on an embedded PostgreSQL (or POSTGRES_* if set)
 	$(RUN) workbench demo
 
-test: setup tools lint ## lint, then unit + integration tests (throwaway PostgreSQL, real Helm/Prometheus)
+prereqs: ## check the system packages `make test` needs (names the apt-get line for what is missing)
+	@bash scripts/check-prereqs
+
+test: setup prereqs tools lint ## prerequisites, lint, then unit + integration tests (throwaway PostgreSQL, real Helm/Prometheus)
 	$(RUN) pytest -q -p no:cacheprovider
 
 lint: setup ## ruff + mypy strict

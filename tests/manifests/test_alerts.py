@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests import prerequisites
 from tests.manifests import chart
 from workflows.layers import DOCS_ENTRYPOINT, scheduled_jobs
 
@@ -42,12 +42,7 @@ SILVER_STALE_SECONDS = 5400
 
 
 def _promtool() -> str:
-    found = shutil.which("promtool")
-    if not found:
-        raise FileNotFoundError(
-            "promtool not found: apt-get install prometheus (the CI script .ci/run does this)"
-        )
-    return found
+    return prerequisites.require("promtool")
 
 
 def _series(name: str, labels: dict[str, str], values: str) -> dict[str, str]:

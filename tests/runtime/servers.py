@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 import urllib.error
@@ -13,17 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests import prerequisites
 from tests.pgcluster import free_port
 
-INSTALL_HINT = "install them with: apt-get install prometheus prometheus-pushgateway"
 READY_TIMEOUT_SECONDS = 60.0
 
 
 def require_binary(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise RuntimeError(f"`{name}` is not on PATH; {INSTALL_HINT}")
-    return path
+    return prerequisites.require(name)
 
 
 def http_get(url: str, timeout: float = 5.0) -> bytes:
