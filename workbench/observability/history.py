@@ -17,6 +17,7 @@ from workbench.config import PostgresSettings
 from workbench.db import connect
 from workbench.observability.records import InvocationResult
 from workbench.observability.redact import redact_text, secret_values
+from workbench.observability.run_results_store import store_run_results
 
 Connection = psycopg.Connection[tuple[object, ...]]
 
@@ -76,9 +77,9 @@ def write_invocation(conn: Connection, result: InvocationResult) -> None:
                 invocation_id, dbt_invocation_id, layer, selection, select_arg, exclude_arg,
                 full_refresh, vars, started_at, finished_at, duration_seconds, lock_wait_seconds,
                 exit_code, success, error, nodes_total, nodes_failed, tests_failed,
-                workflow_name, workflow_uid, pod_name, pod_namespace)
+                workflow_name, workflow_uid, pod_name, pod_namespace, retry_of)
             values (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s, %s,
-                    %s, %s, %s, %s, %s)
+                    %s, %s, %s, %s, %s, %s)
             """,
             (
                 result.invocation_id,
@@ -103,8 +104,11 @@ def write_invocation(conn: Connection, result: InvocationResult) -> None:
                 labels.get("workflow_uid"),
                 labels.get("pod_name"),
                 labels.get("pod_namespace"),
+                result.retry_of,
             ),
         )
+        if result.resumable_results is not None:
+            store_run_results(conn, result.invocation_id, result.resumable_results)
         with conn.cursor() as cur:
             cur.executemany(
                 """

@@ -55,6 +55,9 @@ class InvocationResult:
     dbt_invocation_id: str | None
     labels: Mapping[str, str | None]
     nodes: tuple[NodeResult, ...] = field(default_factory=tuple)
+    retry_of: str | None = None  # the failed invocation this one resumed with `dbt retry`
+    # dbt's run_results.json of a run that finished without success, for the next attempt
+    resumable_results: bytes | None = field(default=None, repr=False)
 
     @property
     def success(self) -> bool:

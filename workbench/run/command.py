@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+import psycopg
 import structlog
 
 from workbench.config import ConfigError, PostgresSettings, dbt_project_dir
@@ -22,6 +23,7 @@ from workbench.run.params import (
     parse_run_params,
 )
 from workbench.run.progress import ProgressFile
+from workbench.run.resume import find_resume_point
 from workbench.run.signals import sigterm_as_interrupt
 
 
@@ -35,6 +37,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="",
         metavar="SECONDS",
         help=f"wait this long for the layer lock (env {LOCK_TIMEOUT_ENV}; default 600)",
+    )
+    parser.add_argument(
+        "--retry-of",
+        default="",
+        metavar="INVOCATION_ID",
+        help="rerun only what failed or was skipped in that run (dbt retry); "
+        "ids are in ops.dbt_invocations",
     )
 
 
@@ -59,6 +68,16 @@ def execute(args: argparse.Namespace) -> int:
     if not (project_dir / "dbt_project.yml").is_file():
         log.error("dbt_project_missing", project_dir=str(project_dir), hint="set DBT_PROJECT_DIR")
         return int(ExitCode.RUNTIME_ERROR)
+    try:
+        resume = find_resume_point(
+            settings, params, labels.get("workflow_uid"), args.retry_of.strip() or None
+        )
+    except ParamError as exc:
+        log.error("invalid_parameters", error=str(exc), **labels)
+        return int(ExitCode.RUNTIME_ERROR)
+    except psycopg.Error as exc:
+        log.error("retry_of_unreadable", error=str(exc), **labels)
+        return int(ExitCode.RUNTIME_ERROR)
     publishers: list[Publisher] = [record_history]
     pusher = MetricsPusher.from_env(read_last_success)
     if pusher is not None:
@@ -70,6 +89,12 @@ def execute(args: argparse.Namespace) -> int:
         publishers.append(outputs)
     with sigterm_as_interrupt():
         result = run_layer(
-            params, settings, project_dir, labels, tuple(publishers), ProgressFile.from_env()
+            params,
+            settings,
+            project_dir,
+            labels,
+            tuple(publishers),
+            ProgressFile.from_env(),
+            resume,
         )
     return result.exit_code

@@ -17,10 +17,8 @@ NodeCallback = Callable[[NodeResult], None]
 StartCallback = Callable[[int], None]
 
 
-def build_args(params: RunParams, project_dir: Path) -> list[str]:
-    """dbt CLI arguments: a list handed to dbtRunner, never a shell string."""
-    args = [
-        "build",
+def _common_args(project_dir: Path) -> list[str]:
+    return [
         "--project-dir",
         str(project_dir),
         "--profiles-dir",
@@ -37,6 +35,11 @@ def build_args(params: RunParams, project_dir: Path) -> list[str]:
         "--no-use-colors",
         "--no-send-anonymous-usage-stats",
     ]
+
+
+def build_args(params: RunParams, project_dir: Path) -> list[str]:
+    """dbt CLI arguments: a list handed to dbtRunner, never a shell string."""
+    args = ["build", *_common_args(project_dir)]
     if params.select is None and params.exclude is None:
         args += ["--selector", params.layer]
     if params.select is not None:
@@ -48,6 +51,11 @@ def build_args(params: RunParams, project_dir: Path) -> list[str]:
     if params.vars:
         args += ["--vars", json.dumps(dict(params.vars))]
     return args
+
+
+def retry_args(project_dir: Path) -> list[str]:
+    """`dbt retry`: selection, full-refresh and vars come from the previous run_results.json."""
+    return ["retry", *_common_args(project_dir)]
 
 
 def _parse_dbt_time(text: str) -> datetime | None:

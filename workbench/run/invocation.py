@@ -15,13 +15,15 @@ import structlog
 
 from workbench.config import PostgresSettings
 from workbench.db import connect
+from workbench.docs.generate import resolve_target_path
 from workbench.observability.records import InvocationResult, NodeResult
 from workbench.preparsed import PARTIAL_PARSE_ENV, reuse_blockers
-from workbench.run.dbt_build import build_args, run_dbt_build
+from workbench.run.dbt_build import build_args, retry_args, run_dbt_build
 from workbench.run.exit_codes import ExitCode, classify_build
 from workbench.run.lock import LockTimeoutError, layer_locks
 from workbench.run.params import RunParams
 from workbench.run.progress import ProgressFile
+from workbench.run.resume import ResumePoint, resumable_results
 
 BoundLogger = Any
 log: BoundLogger = structlog.get_logger("workbench.run")
@@ -48,6 +50,8 @@ class _Progress:
     dbt_invocation_id: str | None = None
     log: BoundLogger = field(default_factory=lambda: log)
     progress_file: ProgressFile | None = None  # Argo's ARGO_PROGRESS_FILE, when set
+    resume: ResumePoint | None = None  # a failed attempt this run retries with `dbt retry`
+    resumable: bytes | None = None  # this run's run_results.json, kept when it failed
 
 
 def _log_node(logger: BoundLogger, layer: str, node: NodeResult) -> None:
@@ -86,8 +90,19 @@ def _build(params: RunParams, project_dir: Path, progress: _Progress) -> None:
         if progress_file is not None:
             progress_file.node_finished()
 
+    target = resolve_target_path(None, project_dir, os.environ)
+    args = build_args(params, project_dir)
+    if progress.resume is not None:
+        logger.info(
+            "dbt_retry",
+            layer=params.layer,
+            retry_of=progress.resume.invocation_id,
+            nodes_to_retry=progress.resume.nodes_to_retry(),
+        )
+        progress.resume.place_in(target)
+        args = retry_args(project_dir)
     outcome = run_dbt_build(
-        build_args(params, project_dir),
+        args,
         on_node,
         on_start=progress_file.start if progress_file is not None else None,
     )
@@ -98,6 +113,9 @@ def _build(params: RunParams, project_dir: Path, progress: _Progress) -> None:
         completed=outcome.completed,
         node_messages=[node.message for node in outcome.nodes if node.failed],
     )
+    if not outcome.success and outcome.completed and outcome.exception is None:
+        # dbt got to the end: what failed or was skipped is known, so a rerun can resume.
+        progress.resumable = resumable_results(target, outcome.dbt_invocation_id)
     if isinstance(outcome.exception, KeyboardInterrupt):
         progress.error = f"interrupted: {outcome.exception}"
     elif outcome.exception is not None:
@@ -154,11 +172,14 @@ def run_layer(
     labels: Mapping[str, str | None],
     publishers: tuple[Publisher, ...] = (),
     progress_file: ProgressFile | None = None,
+    resume: ResumePoint | None = None,
 ) -> InvocationResult:
     invocation_id = str(uuid.uuid4())
     present = {key: value for key, value in labels.items() if value}
     progress = _Progress(
-        log=log.bind(invocation_id=invocation_id, **present), progress_file=progress_file
+        log=log.bind(invocation_id=invocation_id, **present),
+        progress_file=progress_file,
+        resume=resume,
     )
     _locked_build(params, settings, project_dir, progress)
     result = InvocationResult(
@@ -177,6 +198,8 @@ def run_layer(
         dbt_invocation_id=progress.dbt_invocation_id,
         labels=labels,
         nodes=tuple(progress.nodes),
+        retry_of=resume.invocation_id if resume is not None else None,
+        resumable_results=progress.resumable,
     )
     for publish in publishers:
         publish(result, settings)
@@ -192,6 +215,7 @@ def _log_invocation(logger: BoundLogger, result: InvocationResult) -> None:
         layer=result.layer,
         selection=result.selection,
         full_refresh=result.full_refresh,
+        retry_of=result.retry_of,
         exit_code=result.exit_code,
         success=result.success,
         duration_seconds=round(result.duration_seconds, 3),
