@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from workbench import cli
+from workbench.run.exit_codes import ExitCode
 from workbench.sample_data.anomalies import (
     FIRST_ALLOWED_WEEK,
     MIN_WEEKS_APART,
@@ -86,9 +87,10 @@ def test_rerun_into_the_same_directory_leaves_no_stale_chunks(tmp_path: Path) ->
     assert [p.name for p in tmp_path.glob("transactions-*")] == ["transactions-0001.jsonl"]
 
 
-def test_a_bad_start_day_is_refused_with_exit_2(tmp_path: Path) -> None:
-    assert cli.main(["sample-data", "--out", str(tmp_path), "--start", "2024-01-02"]) == 2
-    assert cli.main(["sample-data", "--out", str(tmp_path), "--bad-share", "0.9"]) == 2
+def test_a_bad_start_day_is_refused_with_exit_3(tmp_path: Path) -> None:
+    bad_option = ExitCode.CONFIGURATION_ERROR
+    assert cli.main(["sample-data", "--out", str(tmp_path), "--start", "2024-01-02"]) == bad_option
+    assert cli.main(["sample-data", "--out", str(tmp_path), "--bad-share", "0.9"]) == bad_option
 
 
 def test_every_rejection_reason_and_every_unparseable_kind_is_present(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ import yaml
 
 from tests.validation.validator import schema_errors
 from workbench.cli import main
+from workbench.run.exit_codes import ExitCode
 from workbench.submit.wait import wait_for_workflow
 
 WORKFLOWS_PATH = "/apis/argoproj.io/v1alpha1/namespaces/{namespace}/workflows"
@@ -213,7 +214,7 @@ def test_wait_gives_up_at_the_timeout_with_exit_2(
 def test_invalid_parameters_fail_before_any_request(
     fake_api: FakeArgoApi, capsys: pytest.CaptureFixture[str], arguments: list[str]
 ) -> None:
-    assert main(["submit", *arguments]) == 2
+    assert main(["submit", *arguments]) == ExitCode.CONFIGURATION_ERROR
     assert fake_api.requests == []
     assert "workbench submit:" in capsys.readouterr().err
 

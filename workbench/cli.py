@@ -3,6 +3,10 @@
 Each subcommand lives in its own module exposing ``add_arguments(parser)`` and
 ``execute(args) -> int``; only the module of the command being run is imported, so
 ``workbench run`` does not pay for boto3 or the Kubernetes client.
+
+Exit codes are workbench.run.exit_codes.ExitCode: a usage error is CONFIGURATION_ERROR (argparse
+would exit 2, which Argo retries), an exception no command handled is logged and is
+RUNTIME_ERROR (Python would exit 1, which reads as "a model failed" and is never retried).
 """
 
 from __future__ import annotations
@@ -11,8 +15,12 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
+
+import structlog
 
 from workbench.observability.logging import configure_logging
+from workbench.run.exit_codes import ExitCode
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "sample-data": ("workbench.sample_data.command", "generate deterministic Scout Retail data"),
@@ -24,8 +32,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class UsageParser(argparse.ArgumentParser):
+    """argparse that exits CONFIGURATION_ERROR on a usage error instead of argparse's 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(int(ExitCode.CONFIGURATION_ERROR), f"{self.prog}: error: {message}\n")
+
+
 def _top_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = UsageParser(
         prog="workbench",
         description="dbt Workbench: the Scout Retail medallion pipeline.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -40,13 +56,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] not in COMMANDS:
         _top_parser().parse_args(args[:1] or ["--help"])
-        return 2
+        return int(ExitCode.CONFIGURATION_ERROR)
     name, rest = args[0], args[1:]
     configure_logging()
     module = importlib.import_module(COMMANDS[name][0])
-    parser = argparse.ArgumentParser(prog=f"workbench {name}", description=COMMANDS[name][1])
+    parser = UsageParser(prog=f"workbench {name}", description=COMMANDS[name][1])
     module.add_arguments(parser)
-    code: int = module.execute(parser.parse_args(rest))
+    parsed = parser.parse_args(rest)
+    try:
+        code: int = module.execute(parsed)
+    except Exception:
+        structlog.get_logger("workbench").exception("unexpected_error", command=name)
+        return int(ExitCode.RUNTIME_ERROR)
     return code
 
 

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from workbench.config import PostgresSettings, dbt_project_dir
+from workbench.run.exit_codes import ExitCode
 
 PARTIAL_PARSE_ENV = "DBT_PARTIAL_PARSE_FILE_PATH"
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
@@ -104,15 +105,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1:
         print("usage: python -m workbench.preparsed OUT_DIR", file=sys.stderr)
-        return 2
+        return int(ExitCode.CONFIGURATION_ERROR)
     out_dir = Path(args[0]).resolve()
     try:
         saved = build(dbt_project_dir(), out_dir, os.environ)
     except PreparseError as exc:
         print(str(exc), file=sys.stderr)
-        return 1
+        return int(ExitCode.FAILURE)
     print(f"pre-parsed manifest written to {saved}")
-    return 0
+    return int(ExitCode.SUCCESS)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ from hera.workflows import CronWorkflow, Parameter
 from hera.workflows.models import WorkflowTemplateRef
 
 from workflows.layers import RUN_ENTRYPOINT, Job
-from workflows.template import TEMPLATE_NAME_PLACEHOLDER, retry_strategy
+from workflows.retries import retry_strategy
+from workflows.template import TEMPLATE_NAME_PLACEHOLDER
 
 # A missed start older than this is skipped (a later tick will run instead).
 STARTING_DEADLINE_SECONDS = 600
@@ -49,5 +50,5 @@ def build_cron_workflow(job: Job) -> CronWorkflow:
         arguments=_arguments(job) or None,
         # Overrides of the template's on-demand defaults: this job's own time and retry budget.
         active_deadline_seconds=job.timeout_seconds,
-        retry_strategy=retry_strategy(job.retry_limit),
+        retry_strategy=retry_strategy(job.retry_limit, job.timeout_seconds),
     )

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from workflows import helm, helm_fields
+from workflows import helm, helm_fields, retries
 from workflows.cron import build_cron_workflow
 from workflows.layers import DOCS_ENTRYPOINT, LAYERS, Job, scheduled_jobs
 from workflows.template import build_workflow_template
@@ -53,7 +53,7 @@ def _wrap(condition: str, body: str) -> str:
 
 
 def _layer_table_tpl() -> str:
-    """The layer table as chart data: layer choices (Sensor filter), staleness alerts."""
+    """The layer table as chart data: layer choices, staleness alerts, exit codes."""
     rows = [
         {
             "name": job.name,
@@ -71,8 +71,21 @@ def _layer_table_tpl() -> str:
         + "{{- end }}\n\n"
         + '{{- define "dbt-workbench.scheduledJobs" -}}\n'
         + yaml.safe_dump(rows, sort_keys=False)
+        + "{{- end }}\n\n"
+        + '{{- define "dbt-workbench.exitCodes" -}}\n'
+        + yaml.safe_dump(_exit_codes(), sort_keys=False)
         + "{{- end }}\n"
     )
+
+
+def _exit_codes() -> dict[str, int]:
+    """The runtime's exit-code contract, for the alert rules."""
+    return {
+        "success": retries.SUCCESS,
+        "modelOrTestFailed": retries.MODEL_OR_TEST_FAILED,
+        "transientError": retries.TRANSIENT_ERROR,
+        "configurationError": retries.CONFIGURATION_ERROR,
+    }
 
 
 def render_files() -> dict[str, str]:

@@ -22,14 +22,11 @@ from hera.workflows import (
     WorkflowTemplate,
 )
 from hera.workflows.models import (
-    Backoff,
     Capabilities,
-    IntOrString,
     Mutex,
     PodGC,
     PodSecurityContext,
     Quantity,
-    RetryStrategy,
     SeccompProfile,
     SecurityContext,
     Synchronization,
@@ -47,6 +44,7 @@ from workflows.layers import (
     ON_DEMAND_TIMEOUT_SECONDS,
     RUN_ENTRYPOINT,
 )
+from workflows.retries import retry_strategy
 
 # Hera checks name lengths, so names are set to the Helm fullname by the renderer.
 TEMPLATE_NAME_PLACEHOLDER = "dbt-workbench"
@@ -56,11 +54,6 @@ RUNTIME_UID = 10001  # numeric USER of images/dbt-runtime/Dockerfile
 # create the pod, and a private image without them never starts.
 RUNTIME_COMMAND = ["workbench"]
 MUTEX_PREFIX_TEXT = helm.text(helm.FULLNAME)
-
-# Argo retries a node only when this holds: exit code 2 = runtime error (lost connection,
-# lock timeout). Exit 1 (a model or test failed) would fail the same way again.
-RETRY_ONLY_RUNTIME_ERRORS = "asInt(lastRetry.exitCode) == 2"
-
 
 # Output parameters the Argo UI shows on a run's node: `workbench run` writes one file per
 # name under OUTPUTS_DIR (workbench.run.outputs.OUTPUT_NAMES; a test keeps the two equal).
@@ -93,15 +86,6 @@ def run_results_artifact() -> Artifact:
     as writing it does not fail on it. The chart adds it only with an artifact repository."""
     return Artifact(
         name="run-results", path=RUN_RESULTS_PATH, optional=True, archive=NoneArchiveStrategy()
-    )
-
-
-def retry_strategy(limit: int) -> RetryStrategy:
-    return RetryStrategy(
-        limit=IntOrString(str(limit)),  # the Argo schema types IntOrString as a string
-        retry_policy="Always",
-        expression=RETRY_ONLY_RUNTIME_ERRORS,
-        backoff=Backoff(duration="1m", factor=IntOrString("2"), max_duration="30m"),
     )
 
 
@@ -279,7 +263,7 @@ def build_workflow_template() -> WorkflowTemplate:
         ],
         service_account_name=helm.value('include "dbt-workbench.serviceAccountName" . | quote'),
         security_context=_pod_security_context(),
-        retry_strategy=retry_strategy(ON_DEMAND_RETRY_LIMIT),
+        retry_strategy=retry_strategy(ON_DEMAND_RETRY_LIMIT, ON_DEMAND_TIMEOUT_SECONDS),
         active_deadline_seconds=ON_DEMAND_TIMEOUT_SECONDS,
         # Successful pods go at once; failed pods (and their logs) stay until the TTL below.
         pod_gc=PodGC(strategy="OnPodSuccess"),

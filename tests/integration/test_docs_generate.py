@@ -14,6 +14,7 @@ import pytest
 from tests.pgcluster import TEST_PASSWORD, free_port
 from workbench import cli
 from workbench.config import PROJECT_ROOT
+from workbench.run.exit_codes import ExitCode
 
 pytestmark = pytest.mark.integration
 
@@ -187,10 +188,12 @@ def test_unreachable_s3_exits_2_after_generating(
     assert not (project / "target" / "static_index.html").exists()
 
 
-def test_bad_publish_url_exits_2_before_dbt_starts(
+def test_bad_publish_url_exits_3_before_dbt_starts(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli.main(["docs", "--publish", "https://example.com/docs"]) == 2
+    assert (
+        cli.main(["docs", "--publish", "https://example.com/docs"]) == ExitCode.CONFIGURATION_ERROR
+    )
     assert "s3://bucket/prefix" in str(
         _events(capsys.readouterr().err)["docs_invalid_arguments"]["error"]
     )

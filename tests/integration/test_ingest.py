@@ -18,6 +18,7 @@ import pytest
 from tests.pgcluster import free_port
 from workbench import cli
 from workbench.ingest.schema import ensure_raw_schema
+from workbench.run.exit_codes import ExitCode
 from workbench.sample_data.generate import generate
 from workbench.sample_data.options import SampleOptions
 
@@ -201,21 +202,24 @@ def test_csv_records_keep_their_text_and_line_numbers(db: dict[str, str], tmp_pa
     ]
 
 
-def test_a_csv_header_with_repeated_names_stops_with_exit_2(
+def test_a_csv_header_with_repeated_names_stops_with_exit_3(
     db: dict[str, str], tmp_path: Path
 ) -> None:
     path = tmp_path / "dup.csv"
     path.write_text("transaction_id,amount,amount\nT1,1,2\n")
-    assert cli.main(["ingest", str(path), "--entity", "transactions"]) == 2
+    assert cli.main(["ingest", str(path), "--entity", "transactions"]) == (
+        ExitCode.CONFIGURATION_ERROR
+    )
     assert _count(db, "transactions") == 0
 
 
-def test_missing_inputs_exit_2(db: dict[str, str], tmp_path: Path) -> None:
-    assert cli.main(["ingest", str(tmp_path / "nope.jsonl"), "--entity", "products"]) == 2
-    assert cli.main(["ingest", str(tmp_path / "*.csv"), "--entity", "products"]) == 2
-    assert cli.main(["ingest", str(tmp_path), "--entity", "products"]) == 2  # no products* file
+def test_missing_inputs_exit_3(db: dict[str, str], tmp_path: Path) -> None:
+    missing = ExitCode.CONFIGURATION_ERROR
+    assert cli.main(["ingest", str(tmp_path / "nope.jsonl"), "--entity", "products"]) == missing
+    assert cli.main(["ingest", str(tmp_path / "*.csv"), "--entity", "products"]) == missing
+    assert cli.main(["ingest", str(tmp_path), "--entity", "products"]) == missing  # no products*
     (tmp_path / "products.txt").write_text("x")
-    assert cli.main(["ingest", str(tmp_path / "products.txt"), "--entity", "products"]) == 2
+    assert cli.main(["ingest", str(tmp_path / "products.txt"), "--entity", "products"]) == missing
 
 
 def test_unreachable_database_exits_2_without_leaking_the_password(tmp_path: Path) -> None:
@@ -292,7 +296,9 @@ def test_s3_prefix_and_single_object(db: dict[str, str], s3: Any, tmp_path: Path
     assert cli.main(["ingest", uri, "--entity", "products"]) == 0
     assert _count(db, "products") == expected["products_records"]
     assert _query(db, "select distinct source_file, source from raw.products") == [(uri, "jsonl")]
-    assert cli.main(["ingest", "s3://landing/nothing-here/", "--entity", "products"]) == 2
+    assert cli.main(["ingest", "s3://landing/nothing-here/", "--entity", "products"]) == (
+        ExitCode.CONFIGURATION_ERROR
+    )
     assert cli.main(["ingest", "s3://no-such-bucket/x.jsonl", "--entity", "products"]) == 2
 
 

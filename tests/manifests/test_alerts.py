@@ -11,20 +11,36 @@ import yaml
 
 from tests import prerequisites
 from tests.manifests import chart
+from workbench.run.exit_codes import ExitCode
 from workflows.layers import DOCS_ENTRYPOINT, scheduled_jobs
+
+# The runtime's contract is the one definition; the rules are rendered from its mirror.
+OK, FAILED, TRANSIENT, CONFIG = (
+    int(ExitCode.SUCCESS),
+    int(ExitCode.FAILURE),
+    int(ExitCode.RUNTIME_ERROR),
+    int(ExitCode.CONFIGURATION_ERROR),
+)
 
 RUN_FAILED_SUMMARY = "dbt Workbench run of layer {layer} failed: a model or test failed"
 RUN_FAILED_DESCRIPTION = (
-    "The last run of layer {layer} exited 1: a dbt model or test failed (never retried). Check "
-    "the Workflow's logs in the Argo UI; failing test rows are in schema test_failures. Runtime "
-    "errors (exit 2) are retried by Argo and do not fire this alert: when they exhaust the "
-    "retries the layer goes stale (DbtWorkbenchLayerStale / DbtWorkbenchLayerNeverSucceeded) "
-    "and Argo's workflow metrics count the failed Workflow."
+    f"The last run of layer {{layer}} exited {FAILED}: a dbt model or test failed (never "
+    "retried). Check the Workflow's logs in the Argo UI; failing test rows are in schema "
+    f"test_failures. Transient errors (exit {TRANSIENT}) are retried by Argo and do not fire "
+    "this alert: when they exhaust the retries the layer goes stale (DbtWorkbenchLayerStale / "
+    "DbtWorkbenchLayerNeverSucceeded) and Argo's workflow metrics count the failed Workflow."
+)
+MISCONFIGURED_DESCRIPTION = (
+    f"The last run of layer {{layer}} exited {CONFIG}: a configuration or usage error (a bad "
+    "parameter, a refused password, a missing database or setting), never retried. The run's "
+    "dbt_invocation log event names the cause; fix the Secret, the values or the caller's "
+    "parameters."
 )
 STALE_DESCRIPTION = (
     "No successful {layer} run (CronWorkflow wb-dbt-workbench-{job}) for more than {seconds} "
-    "seconds: a run failed, runtime errors (exit 2) exhausted Argo's retries, or the schedule "
-    "did not run. Check the CronWorkflow is not suspended and the last Workflows in the Argo UI."
+    f"seconds: a run failed, transient errors (exit {TRANSIENT}) exhausted Argo's retries, or "
+    "the schedule did not run. Check the CronWorkflow is not suspended and the last Workflows "
+    "in the Argo UI."
 )
 NEVER_SUCCEEDED_DESCRIPTION = (
     "Prometheus has had no dbt_workbench_run_last_success_timestamp_seconds for layer {layer} "
@@ -79,6 +95,14 @@ def _run_failed(layer: str) -> dict[str, Any]:
     )
 
 
+def _misconfigured(layer: str) -> dict[str, Any]:
+    return _alert(
+        {"layer": layer, "severity": "critical"},
+        f"dbt Workbench run of layer {layer} is misconfigured",
+        MISCONFIGURED_DESCRIPTION.format(layer=layer),
+    )
+
+
 def _stale(layer: str, job: str, seconds: int, pretty: str) -> dict[str, Any]:
     return _alert(
         {"layer": layer, "severity": "warning", "schedule": job},
@@ -98,35 +122,50 @@ def _never_succeeded(layer: str, job: str, seconds: int, pretty: str) -> dict[st
 
 def _run_failed_cases() -> list[dict[str, Any]]:
     return [
-        # Exit 1 (model or test failure, never retried) fires once it was the state for 1 min.
+        # A model or test failure (never retried) fires once it was the state for 1 min.
         _case(
             [
-                _series(EXIT_CODE, {"layer": "silver"}, "1x10"),
+                _series(EXIT_CODE, {"layer": "silver"}, f"{FAILED}x10"),
                 _series(SUCCESS, {"layer": "silver"}, "0x10"),
             ],
-            [("5m", "DbtWorkbenchRunFailed", [_run_failed("silver")])],
+            [
+                ("5m", "DbtWorkbenchRunFailed", [_run_failed("silver")]),
+                ("5m", "DbtWorkbenchRunMisconfigured", []),
+            ],
         ),
-        # An exit-2 attempt (success 0) stays quiet while Argo's retry is pending, and after
+        # A transient attempt (success 0) stays quiet while Argo's retry is pending, and after
         # the retry succeeds.
         _case(
             [
-                _series(EXIT_CODE, {"layer": "gold"}, "2x4 0x10"),
+                _series(EXIT_CODE, {"layer": "gold"}, f"{TRANSIENT}x4 {OK}x10"),
                 _series(SUCCESS, {"layer": "gold"}, "0x4 1x10"),
             ],
-            [("3m", "DbtWorkbenchRunFailed", []), ("10m", "DbtWorkbenchRunFailed", [])],
+            [
+                ("3m", "DbtWorkbenchRunFailed", []),
+                ("3m", "DbtWorkbenchRunMisconfigured", []),
+                ("10m", "DbtWorkbenchRunFailed", []),
+            ],
         ),
         # A retry that then fails a model or test does page.
         _case(
-            [_series(EXIT_CODE, {"layer": "gold"}, "2x3 1x10")],
+            [_series(EXIT_CODE, {"layer": "gold"}, f"{TRANSIENT}x3 {FAILED}x10")],
             [("8m", "DbtWorkbenchRunFailed", [_run_failed("gold")])],
+        ),
+        # A configuration error has its own alert, not the model-failure one.
+        _case(
+            [_series(EXIT_CODE, {"layer": "bronze"}, f"{CONFIG}x10")],
+            [
+                ("5m", "DbtWorkbenchRunMisconfigured", [_misconfigured("bronze")]),
+                ("5m", "DbtWorkbenchRunFailed", []),
+            ],
         ),
         # A fixed failure resolves; other layers' successes never fire.
         _case(
             [
-                _series(EXIT_CODE, {"layer": "silver"}, "1x3 0x10"),
-                _series(EXIT_CODE, {"layer": "gold"}, "0x14"),
+                _series(EXIT_CODE, {"layer": "silver"}, f"{FAILED}x3 {OK}x10"),
+                _series(EXIT_CODE, {"layer": "gold"}, f"{OK}x14"),
             ],
-            [("8m", "DbtWorkbenchRunFailed", [])],
+            [("8m", "DbtWorkbenchRunFailed", []), ("8m", "DbtWorkbenchRunMisconfigured", [])],
         ),
     ]
 
@@ -235,8 +274,9 @@ def test_promtool_check_rules(rules_file: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    # RunFailed, TestsFailing, then LayerStale + LayerNeverSucceeded per scheduled layer job.
-    assert f"SUCCESS: {2 + 2 * 5} rules found" in done.stdout
+    # RunFailed, RunMisconfigured, TestsFailing, then LayerStale + LayerNeverSucceeded per
+    # scheduled layer job.
+    assert f"SUCCESS: {3 + 2 * 5} rules found" in done.stdout
 
 
 def test_every_alert_has_a_firing_and_a_quiet_unit_test(rules_file: Path) -> None:

@@ -13,7 +13,7 @@ from tests.manifests import chart
 from workbench.run import params
 from workflows.cron import build_cron_workflow
 from workflows.layers import DOCS_ENTRYPOINT, JOBS, LAYERS, RUN_ENTRYPOINT, scheduled_jobs
-from workflows.template import OUTPUTS_DIR, RETRY_ONLY_RUNTIME_ERRORS, build_workflow_template
+from workflows.template import OUTPUTS_DIR, build_workflow_template
 
 TEMPLATE_NAME = "wb-dbt-workbench"
 RUN_ARGS = [
@@ -120,37 +120,6 @@ def test_one_mutex_per_layer(default_docs: list[dict[str, Any]]) -> None:
     assert templates["docs-publish"]["synchronization"] == {
         "mutexes": [{"name": f"{TEMPLATE_NAME}-docs"}]
     }
-
-
-def _retry_strategies(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "retryStrategy":
-                yield value
-            yield from _retry_strategies(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _retry_strategies(item)
-
-
-def test_retries_only_on_exit_code_2_with_exponential_backoff(
-    rendered_scenarios: dict[str, list[dict[str, Any]]],
-) -> None:
-    strategies = [
-        strategy
-        for docs in rendered_scenarios.values()
-        for doc in docs
-        if doc["kind"] in {"WorkflowTemplate", "CronWorkflow"}
-        for strategy in _retry_strategies(doc)
-    ]
-    assert len(strategies) > 6
-    for strategy in strategies:
-        assert (
-            strategy["expression"] == RETRY_ONLY_RUNTIME_ERRORS == "asInt(lastRetry.exitCode) == 2"
-        )
-        assert strategy["retryPolicy"] == "Always"  # the expression alone decides
-        assert int(strategy["backoff"]["factor"]) >= 2
-        assert int(strategy["limit"]) >= 1
 
 
 def test_template_lifecycle_fields(default_docs: list[dict[str, Any]]) -> None:

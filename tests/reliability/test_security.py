@@ -19,6 +19,7 @@ from dbt.cli.main import dbtRunner
 
 from tests.pgcluster import TEST_PASSWORD, free_port
 from tests.reliability.support import Database, workbench, workbench_env
+from workbench.run.exit_codes import ExitCode
 
 JINJA = "{{ run_query('drop schema silver cascade') }}"
 
@@ -95,7 +96,7 @@ def test_hostile_parameters_stop_before_dbt_and_the_database(
             code = exc.code if isinstance(exc.code, int) else -1
     out = capfd.readouterr()
     text = out.out + out.err
-    assert code == 2
+    assert code == ExitCode.CONFIGURATION_ERROR
     assert spies == {"dbt": [], "connect": []}
     assert not (tmp_path / "target").exists(), "dbt wrote artifacts"
     events = [json.loads(line) for line in text.splitlines() if line.startswith("{")]

@@ -204,3 +204,51 @@ def test_a_terminal_gets_readable_console_lines_not_json() -> None:
     assert "dbt_node" in text and "model.x.y" in text
     with pytest.raises(json.JSONDecodeError):
         json.loads(text)
+
+
+# PostgreSQL's own wording (SQLSTATE 40P01, 40001, 55P03, 57014 under lock_timeout) as dbt
+# reports it for a node.
+CONFLICTS = [
+    "Database Error in model silver_validated_transactions\n  deadlock detected\n  DETAIL:  "
+    "Process 4711 waits for ShareLock on transaction 42; blocked by process 4712.",
+    "Database Error in model gold_monthly_summary\n  could not serialize access due to "
+    "concurrent update",
+    "Database Error in model silver_products\n  canceling statement due to lock timeout",
+    'Database Error in model bronze_products\n  could not obtain lock on relation "x"',
+]
+
+
+@pytest.mark.parametrize("message", CONFLICTS)
+def test_a_concurrency_conflict_reported_for_a_node_is_two(message: str) -> None:
+    """Issue 9's full refresh: a deadlock is the database picking a victim, not a bad model."""
+    code = classify_build(
+        success=False, exception=None, completed=True, node_messages=[None, message]
+    )
+    assert code == ExitCode.RUNTIME_ERROR
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        'FATAL:  password authentication failed for user "dbt"',
+        'connection to server at "db" (10.0.0.5), port 5432 failed: FATAL:  no pg_hba.conf '
+        'entry for host "10.0.0.9", user "dbt", database "scout", no encryption',
+        'FATAL:  database "scout" does not exist',
+        'FATAL:  role "dbt" does not exist',
+    ],
+)
+def test_a_refused_login_is_three(message: str) -> None:
+    code = classify_build(
+        success=False, exception=RuntimeError(message), completed=False, node_messages=[]
+    )
+    assert code == ExitCode.CONFIGURATION_ERROR
+
+
+def test_a_missing_relation_is_still_a_model_failure() -> None:
+    code = classify_build(
+        success=False,
+        exception=None,
+        completed=True,
+        node_messages=['relation "silver.nope" does not exist'],
+    )
+    assert code == ExitCode.FAILURE

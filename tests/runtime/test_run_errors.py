@@ -1,7 +1,9 @@
-"""Runtime errors exit 2 with a clear message; recording/pushing problems never change the code."""
+"""Runtime errors exit 2, configuration errors 3, each with a clear message; recording/pushing
+problems never change the code."""
 
 from __future__ import annotations
 
+import json
 import signal
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from tests.pgcluster import TEST_PASSWORD, free_port
 from tests.runtime.cli_runs import finish, run_workbench, start_workbench
 from tests.runtime.dbt_projects import GATED_FILES, runner_env, write_project
 from tests.runtime.pg_watch import backends_blocked_on_gate, conninfo, wait_until
+from workbench.run.exit_codes import ExitCode
 
 GATE_KEY = 626262
 
@@ -27,12 +30,12 @@ GATE_KEY = 626262
         (["--layer", "gold", "--lock-timeout", "soon"], "--lock-timeout must be a number"),
     ],
 )
-def test_invalid_parameters_exit_2_before_anything_runs(
+def test_invalid_parameters_exit_3_before_anything_runs(
     tmp_path: Path, args: list[str], message: str
 ) -> None:
     env = runner_env({"POSTGRES_HOST": "db.invalid"}, tmp_path / "no-project", tmp_path)
     run = run_workbench("run", *args, env=env)
-    assert run.exit_code == 2
+    assert run.exit_code == ExitCode.CONFIGURATION_ERROR
     (event,) = run.events()
     assert event["event"] == "invalid_parameters" and message in event["error"]
     assert not (tmp_path / "logs").exists()  # dbt never started
@@ -79,14 +82,14 @@ def test_history_and_push_failures_leave_the_exit_code_alone(
 
 
 @pytest.mark.integration
-def test_a_missing_preparsed_manifest_is_named_and_exits_2(
+def test_a_missing_preparsed_manifest_is_named_and_exits_3(
     pg_env: dict[str, str], tmp_path: Path
 ) -> None:
     project = write_project(tmp_path / "project", GATED_FILES)
     missing = tmp_path / "image" / "partial_parse.msgpack"
     env = runner_env(pg_env, project, tmp_path, DBT_PARTIAL_PARSE_FILE_PATH=str(missing))
     run = run_workbench("run", "--layer", "silver", env=env)
-    assert run.exit_code == 2
+    assert run.exit_code == ExitCode.CONFIGURATION_ERROR  # the image is wrong: no retry
     (preparsed,) = run.named("preparsed_manifest")
     assert preparsed["reused"] is False
     assert preparsed["blockers"] == [f"no pre-parsed manifest at {missing}"]
@@ -113,3 +116,42 @@ def test_sigterm_cancels_dbt_records_the_run_and_exits_2(
     (summary,) = run.named("dbt_invocation")
     assert summary["error"] == "interrupted: received SIGTERM"
     assert recorded == [(2, "interrupted: received SIGTERM")]
+
+
+@pytest.mark.integration
+def test_a_refused_password_exits_3_and_is_not_retried(
+    pg_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A wrong password heals on no retry: CONFIGURATION_ERROR, never RUNTIME_ERROR."""
+    project = write_project(tmp_path / "project", GATED_FILES)
+    wrong = {**pg_env, "POSTGRES_PASSWORD": "not-the-password"}
+    run = run_workbench("run", "--layer", "silver", env=runner_env(wrong, project, tmp_path))
+    assert run.exit_code == ExitCode.CONFIGURATION_ERROR, run.stderr[-3000:]
+    (summary,) = run.named("dbt_invocation")
+    assert "password authentication failed" in summary["error"]
+    assert "not-the-password" not in run.stdout + run.stderr
+
+
+@pytest.mark.integration
+def test_a_missing_database_exits_3(pg_env: dict[str, str], tmp_path: Path) -> None:
+    project = write_project(tmp_path / "project", GATED_FILES)
+    elsewhere = {**pg_env, "POSTGRES_DB": "no_such_database"}
+    run = run_workbench("run", "--layer", "silver", env=runner_env(elsewhere, project, tmp_path))
+    assert run.exit_code == ExitCode.CONFIGURATION_ERROR, run.stderr[-3000:]
+
+
+def test_an_unexpected_exception_is_logged_and_exits_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Python's own exit for an uncaught exception is 1 ("a model failed", never retried)."""
+    from workbench import cli
+    from workbench.sample_data import command as sample_data_command
+
+    def crash(_args: object) -> int:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(sample_data_command, "execute", crash)
+    assert cli.main(["sample-data", "--out", "unused"]) == ExitCode.RUNTIME_ERROR
+    logged = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
+    (event,) = [entry for entry in logged if entry["event"] == "unexpected_error"]
+    assert event["command"] == "sample-data" and "KeyError: 'a bug'" in event["exception"]

@@ -1,7 +1,8 @@
 """`workbench docs`: generate dbt docs, optionally publish them (and the run's artifacts) to S3.
 
-Exit codes follow `workbench run`: 0 done, 1 a model does not compile (retrying will not
-help), 2 a runtime error (database or S3 unreachable, bad arguments; retry).
+Exit codes follow `workbench run` (workbench.run.exit_codes.ExitCode): a model that does not
+compile is FAILURE, database or S3 trouble RUNTIME_ERROR (retried), bad arguments or a refused
+login CONFIGURATION_ERROR.
 """
 
 from __future__ import annotations
@@ -27,9 +28,7 @@ from workbench.docs.publish import PublishError, plan_files, publish
 from workbench.docs.s3client import make_s3_client
 from workbench.docs.version import default_version_id, validate_version_id
 from workbench.preparsed import PARTIAL_PARSE_ENV, reuse_blockers
-
-EXIT_OK = 0
-EXIT_RUNTIME_ERROR = 2
+from workbench.run.exit_codes import ExitCode
 
 log = structlog.get_logger("workbench.docs")
 
@@ -67,7 +66,7 @@ def execute(args: argparse.Namespace) -> int:
         version_id = validate_version_id(args.version_id) if args.version_id else ""
     except ValueError as exc:
         log.error("docs_invalid_arguments", error=str(exc))
-        return EXIT_RUNTIME_ERROR
+        return int(ExitCode.CONFIGURATION_ERROR)
     _log_preparsed_reuse()
     project_dir = dbt_project_dir()
     target_path = resolve_target_path(args.target_path, project_dir, os.environ)
@@ -79,7 +78,7 @@ def execute(args: argparse.Namespace) -> int:
             )
         except DocsGenerationError as exc:
             log.error("docs_generate_failed", error=str(exc), exit_code=exc.exit_code)
-            return exc.exit_code
+            return int(exc.exit_code)
         log.info(
             "docs_generated",
             index=str(target_path / "index.html"),
@@ -87,7 +86,7 @@ def execute(args: argparse.Namespace) -> int:
             artifacts=sorted(docs.artifacts),
         )
         if location is None:
-            return EXIT_OK
+            return int(ExitCode.SUCCESS)
         return _publish(docs, location, version_id)
 
 
@@ -104,7 +103,7 @@ def _publish(docs: GeneratedDocs, location: S3Location, version_id: str) -> int:
         )
     except (PublishError, ValueError) as exc:
         log.error("docs_publish_failed", error=str(exc), version_id=version_id)
-        return EXIT_RUNTIME_ERROR
+        return int(ExitCode.RUNTIME_ERROR)
     log.info(
         "docs_published",
         version_id=result.version_id,
@@ -113,7 +112,7 @@ def _publish(docs: GeneratedDocs, location: S3Location, version_id: str) -> int:
         files=len(result.files),
         stale_deleted=len(result.stale_deleted),
     )
-    return EXIT_OK
+    return int(ExitCode.SUCCESS)
 
 
 def _log_preparsed_reuse() -> None:

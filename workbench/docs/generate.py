@@ -13,18 +13,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from workbench.run.exit_codes import ExitCode, classify_database_error
+
 # What a browser needs: index.html loads manifest.json and catalog.json beside it.
 SITE_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json")
 # What `dbt retry` / `--state` / `source_status:` read, kept from the preceding invocation.
 ARTIFACT_FILES = ("run_results.json", "manifest.json", "sources.json")
 # dbt's exception types that mean "the warehouse could not be reached" (a retryable error).
 _CONNECTION_ERRORS = frozenset({"FailedToConnectError"})
-EXIT_PROJECT_ERROR = 1  # the project itself is broken: a retry cannot help
-EXIT_RUNTIME_ERROR = 2
 
 
 class DocsGenerationError(RuntimeError):
-    def __init__(self, message: str, exit_code: int) -> None:
+    def __init__(self, message: str, exit_code: ExitCode) -> None:
         super().__init__(message)
         self.exit_code = exit_code
 
@@ -109,24 +109,24 @@ def _run_dbt(args: list[str], log_file: Path) -> None:
     if exc is None:
         raise DocsGenerationError(
             f"dbt docs generate reported failed nodes; see the dbt log file {log_file} for which",
-            exit_code=EXIT_PROJECT_ERROR,
+            exit_code=ExitCode.FAILURE,
         )
     kind = type(exc).__name__
     detail = " ".join(str(exc).split())[:500] or kind
     if isinstance(exc, CompilationError | ParsingError):
         raise DocsGenerationError(
-            f"the dbt project does not compile ({kind}): {detail}", exit_code=EXIT_PROJECT_ERROR
+            f"the dbt project does not compile ({kind}): {detail}", exit_code=ExitCode.FAILURE
         )
     if kind in _CONNECTION_ERRORS:
         raise DocsGenerationError(
             "dbt docs generate needs the database for the catalog and could not connect: "
             f"{detail}. Check POSTGRES_HOST/POSTGRES_PORT/POSTGRES_USER/POSTGRES_DB and that "
             "the server is up",
-            exit_code=EXIT_RUNTIME_ERROR,
+            exit_code=classify_database_error(detail),
         )
     raise DocsGenerationError(
         f"dbt docs generate failed ({kind}): {detail} (dbt log file: {log_file})",
-        exit_code=EXIT_RUNTIME_ERROR,
+        exit_code=ExitCode.RUNTIME_ERROR,
     )
 
 
@@ -146,7 +146,7 @@ def generate_docs(
         raise DocsGenerationError(
             f"dbt docs generate finished but did not write {', '.join(sorted(missing))} "
             f"in {target_path}",
-            exit_code=EXIT_RUNTIME_ERROR,
+            exit_code=ExitCode.RUNTIME_ERROR,
         )
     # Without a preceding invocation in this target path, the docs run's own artifacts
     # (manifest and run_results of `docs generate`) are what there is to keep.

@@ -11,6 +11,8 @@ from typing import Any
 
 import structlog
 
+from workbench.run.exit_codes import ExitCode
+
 ENTITIES = ("transactions", "products")
 SOURCES = ("csv", "jsonl", "webhook", "gdrive", "api")
 
@@ -52,7 +54,7 @@ def execute(args: argparse.Namespace) -> int:
         )
     except IngestError as error:
         log.error("ingest.failed", entity=args.entity, batch_id=batch_id, error=str(error))
-        return 2
+        return int(error.exit_code)
     summary: dict[str, Any] = dict(totals)
     log.info("ingest.done", entity=args.entity, batch_id=batch_id, **summary)
-    return 0
+    return int(ExitCode.SUCCESS)

@@ -19,6 +19,7 @@ from workbench.ingest.loader import FileCounts, Landing, copy_new_file, merge_ch
 from workbench.ingest.readers import Block, FileFormatError, blocks_of, read_csv, scan_jsonl
 from workbench.ingest.schema import ensure_raw_schema
 from workbench.ingest.sources import Source, SourceError, resolve
+from workbench.run.exit_codes import ExitCode, classify_database_error
 
 log = structlog.get_logger("workbench.ingest")
 ID_KEYS = {"transactions": "transaction_id", "products": "product_id"}
@@ -26,6 +27,10 @@ ID_KEYS = {"transactions": "transaction_id", "products": "product_id"}
 
 class IngestError(RuntimeError):
     """Ingest stopped: no database, no such file, unreadable file. The message says which."""
+
+    def __init__(self, message: str, exit_code: ExitCode = ExitCode.RUNTIME_ERROR) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def ingest(
@@ -42,7 +47,7 @@ def ingest(
         settings = PostgresSettings.from_env(env)
         sources = resolve(paths, entity, lambda: _s3_client(env))
     except (ConfigError, SourceError) as error:
-        raise IngestError(str(error)) from error
+        raise IngestError(str(error), ExitCode.CONFIGURATION_ERROR) from error
     except OSError as error:
         raise IngestError(f"cannot read: {error}") from error
     except _s3_errors() as error:  # credentials, endpoint, access denied, no such bucket
@@ -54,7 +59,8 @@ def ingest(
         conn = connect(settings, autocommit=True)
     except psycopg.Error as error:
         raise IngestError(
-            f"cannot connect to PostgreSQL at {settings.describe()}: {_safe(error, settings)}"
+            f"cannot connect to PostgreSQL at {settings.describe()}: {_safe(error, settings)}",
+            classify_database_error(str(error)),
         ) from error
     with conn:
         ensure_raw_schema(conn)
@@ -116,7 +122,7 @@ def _load_one(
                 batch_id=batch_id,
             )
     except FileFormatError as error:
-        raise IngestError(f"{item.name}: {error}") from error
+        raise IngestError(f"{item.name}: {error}", ExitCode.CONFIGURATION_ERROR) from error
     except (OSError, EOFError) as error:  # unreadable file, truncated gzip, lost S3 stream
         raise IngestError(f"{item.name}: cannot read: {error}") from error
     except psycopg.Error as error:

@@ -13,7 +13,7 @@ from workbench.observability.labels import argo_labels
 from workbench.observability.logging import ensure_logging_configured
 from workbench.observability.metrics import MetricsPusher
 from workbench.run.artifacts import artifacts_configured, publish_artifacts
-from workbench.run.exit_codes import ExitCode
+from workbench.run.exit_codes import ExitCode, classify_database_error
 from workbench.run.invocation import Publisher, run_layer
 from workbench.run.outputs import OutputWriter
 from workbench.run.params import (
@@ -63,21 +63,21 @@ def execute(args: argparse.Namespace) -> int:
         settings = PostgresSettings.from_env()
     except (ParamError, ConfigError) as exc:
         log.error("invalid_parameters", error=str(exc), **labels)
-        return int(ExitCode.RUNTIME_ERROR)
+        return int(ExitCode.CONFIGURATION_ERROR)
     project_dir = dbt_project_dir()
     if not (project_dir / "dbt_project.yml").is_file():
         log.error("dbt_project_missing", project_dir=str(project_dir), hint="set DBT_PROJECT_DIR")
-        return int(ExitCode.RUNTIME_ERROR)
+        return int(ExitCode.CONFIGURATION_ERROR)
     try:
         resume = find_resume_point(
             settings, params, labels.get("workflow_uid"), args.retry_of.strip() or None
         )
     except ParamError as exc:
         log.error("invalid_parameters", error=str(exc), **labels)
-        return int(ExitCode.RUNTIME_ERROR)
+        return int(ExitCode.CONFIGURATION_ERROR)
     except psycopg.Error as exc:
         log.error("retry_of_unreadable", error=str(exc), **labels)
-        return int(ExitCode.RUNTIME_ERROR)
+        return int(classify_database_error(str(exc)))
     publishers: list[Publisher] = [record_history]
     pusher = MetricsPusher.from_env(read_last_success)
     if pusher is not None:

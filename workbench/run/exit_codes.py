@@ -1,7 +1,12 @@
-"""The exit codes Argo's retryStrategy decides on."""
+"""The exit-code contract every `workbench` command keeps, and that Argo's retryStrategy reads.
+
+This enum is the one definition: the WorkflowTemplate's retry expression and the chart's
+alert rules are rendered from a mirror in workflows/ that a test holds equal to it.
+"""
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
 
 
@@ -9,8 +14,12 @@ class ExitCode(IntEnum):
     SUCCESS = 0
     # A model or test failed: the data or the SQL is wrong, a retry would fail the same way.
     FAILURE = 1
-    # Connection lost, lock timeout, bad parameters or configuration: worth a retry (or a fix).
+    # Transient: connection lost, deadlock, serialization failure, lock timeout, SIGTERM, or an
+    # unexpected exception. Argo retries it.
     RUNTIME_ERROR = 2
+    # Configuration or usage: a bad parameter, a usage error, a refused password, a missing
+    # setting or secret. A retry cannot help; a person must fix it. Never retried.
+    CONFIGURATION_ERROR = 3
 
 
 # How PostgreSQL / libpq / psycopg word a lost or refused connection (lowercase substrings).
@@ -35,10 +44,54 @@ CONNECTION_ERROR_MARKERS = (
     "cursor already closed",
 )
 
+# Concurrency conflicts PostgreSQL resolves by cancelling one side: the same statement
+# succeeds when run again (SQLSTATE 40P01, 40001, 55P03 and lock_timeout's 57014 wording).
+CONFLICT_ERROR_MARKERS = (
+    "deadlock detected",
+    "could not serialize access",
+    "canceling statement due to lock timeout",
+    "could not obtain lock",
+)
+
+# The server refused who we are or where we point. Checked before the connection markers,
+# since libpq words these "connection to server at ... failed: FATAL: password ...".
+CONFIGURATION_ERROR_MARKERS = (
+    "password authentication failed",
+    "no pg_hba.conf entry",
+    "no password supplied",
+    "password is required",
+    "server does not support ssl",
+)
+_MISSING_ROLE_OR_DATABASE = re.compile(r'\b(role|database) "[^"]*" does not exist')
+
+# dbt's own exceptions that mean the project, profile or invocation is wrong.
+CONFIGURATION_EXCEPTIONS = frozenset({"DbtUsageException", "DbtProjectError", "DbtProfileError"})
+
+
+def _has(message: str | None, markers: tuple[str, ...]) -> bool:
+    text = (message or "").lower()
+    return any(marker in text for marker in markers)
+
+
+def is_configuration_error(message: str | None) -> bool:
+    text = (message or "").lower()
+    return _has(text, CONFIGURATION_ERROR_MARKERS) or bool(_MISSING_ROLE_OR_DATABASE.search(text))
+
 
 def is_connection_error(message: str | None) -> bool:
-    text = (message or "").lower()
-    return any(marker in text for marker in CONNECTION_ERROR_MARKERS)
+    return _has(message, CONNECTION_ERROR_MARKERS)
+
+
+def is_transient_error(message: str | None) -> bool:
+    """A lost connection or a concurrency conflict: the same run succeeds when retried."""
+    return is_connection_error(message) or _has(message, CONFLICT_ERROR_MARKERS)
+
+
+def classify_database_error(message: str | None) -> ExitCode:
+    """An error from PostgreSQL outside dbt (lock connection, history)."""
+    if is_configuration_error(message):
+        return ExitCode.CONFIGURATION_ERROR
+    return ExitCode.RUNTIME_ERROR
 
 
 def classify_build(
@@ -51,8 +104,14 @@ def classify_build(
     """dbt's verdict as an exit code: only a clean model/test failure is FAILURE."""
     if success:
         return ExitCode.SUCCESS
-    if exception is not None or not completed:
+    if exception is not None:
+        if type(exception).__name__ in CONFIGURATION_EXCEPTIONS:
+            return ExitCode.CONFIGURATION_ERROR
+        return classify_database_error(str(exception))
+    if not completed:
         return ExitCode.RUNTIME_ERROR
-    if any(is_connection_error(message) for message in node_messages):
+    if any(is_configuration_error(message) for message in node_messages):
+        return ExitCode.CONFIGURATION_ERROR
+    if any(is_transient_error(message) for message in node_messages):
         return ExitCode.RUNTIME_ERROR
     return ExitCode.FAILURE

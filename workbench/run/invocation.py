@@ -19,7 +19,12 @@ from workbench.docs.generate import resolve_target_path
 from workbench.observability.records import InvocationResult, NodeResult
 from workbench.preparsed import PARTIAL_PARSE_ENV, reuse_blockers
 from workbench.run.dbt_build import build_args, retry_args, run_dbt_build
-from workbench.run.exit_codes import ExitCode, classify_build
+from workbench.run.exit_codes import (
+    ExitCode,
+    classify_build,
+    classify_database_error,
+    is_connection_error,
+)
 from workbench.run.lock import LockTimeoutError, layer_locks
 from workbench.run.params import RunParams
 from workbench.run.progress import ProgressFile
@@ -121,7 +126,16 @@ def _build(params: RunParams, project_dir: Path, progress: _Progress) -> None:
     elif outcome.exception is not None:
         progress.error = f"{type(outcome.exception).__name__}: {outcome.exception}"
     elif progress.exit_code == ExitCode.RUNTIME_ERROR:
-        progress.error = "database connection lost during the run"
+        failed = [node.message for node in outcome.nodes if node.failed]
+        lost = any(is_connection_error(message) for message in failed)
+        progress.error = (
+            "database connection lost during the run"
+            if lost
+            else "a transient database conflict (deadlock, serialization failure or lock "
+            "timeout) failed a node; a retry runs it again"
+        )
+    elif progress.exit_code == ExitCode.CONFIGURATION_ERROR:
+        progress.error = "PostgreSQL refused the connection settings (user, password or database)"
 
 
 def _locked_build(
@@ -162,6 +176,7 @@ def _locked_build(
     except KeyboardInterrupt as exc:
         progress.exit_code, progress.error = ExitCode.RUNTIME_ERROR, f"interrupted: {exc}"
     except psycopg.Error as exc:
+        progress.exit_code = classify_database_error(str(exc))
         progress.error = f"cannot reach PostgreSQL at {settings.describe()}: {exc}".strip()
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import structlog
 
+from workbench.run.exit_codes import ExitCode
 from workbench.sample_data.options import FORMATS, OptionsError, SampleOptions
 
 log = structlog.get_logger("workbench.sample_data")
@@ -81,13 +82,13 @@ def execute(args: argparse.Namespace) -> int:
         )
     except OptionsError as error:
         log.error("sample_data.bad_option", error=str(error))
-        return 2
+        return int(ExitCode.CONFIGURATION_ERROR)
     started = time.perf_counter()
     try:
         written = generate(options)
     except OSError as error:
         log.error("sample_data.write_failed", error=str(error), out=str(options.out))
-        return 2
+        return int(ExitCode.RUNTIME_ERROR)
     seconds = time.perf_counter() - started
     tally = written.tally
     log.info(
@@ -103,4 +104,4 @@ def execute(args: argparse.Namespace) -> int:
         seconds=round(seconds, 2),
         records_per_second=round(tally.transactions_records / seconds) if seconds else None,
     )
-    return 0
+    return int(ExitCode.SUCCESS)

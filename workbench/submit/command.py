@@ -62,7 +62,7 @@ def execute(args: argparse.Namespace) -> int:
         )
     except ParamError as exc:
         print(f"workbench submit: {exc}", file=sys.stderr)
-        return int(ExitCode.RUNTIME_ERROR)
+        return int(ExitCode.CONFIGURATION_ERROR)
     try:
         cluster = connect()
         namespace = args.namespace or cluster.default_namespace

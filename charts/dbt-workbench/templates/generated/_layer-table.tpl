@@ -30,3 +30,10 @@
   layer: all
   staleAfterSeconds: 627300
 {{- end }}
+
+{{- define "dbt-workbench.exitCodes" -}}
+success: 0
+modelOrTestFailed: 1
+transientError: 2
+configurationError: 3
+{{- end }}

@@ -1,0 +1,144 @@
+"""The Argo v4.1.2 controller's retry decision, re-stated for the subset the chart uses.
+
+No controller can run here. This follows `processNodeRetries` in argo-workflows v4.1.2
+workflow/controller/operator.go:1030-1206 step by step (line numbers at each step), and
+evaluates `retryStrategy.expression` as expr-lang would for the constructs the chart's
+expression is allowed to use (anything else is rejected, so a new construct needs a look at
+the peer first).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+# Node phases (pkg/apis/workflow/v1alpha1/workflow_types.go NodePhase).
+FAILED = "Failed"
+ERROR = "Error"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One finished child of the retry node, as the controller records it."""
+
+    phase: str  # Failed: the main container failed; Error: Argo could not run or watch the pod
+    exit_code: str | None  # node.outputs.exitCode; None when the main container never ended
+    started: datetime
+    finished: datetime
+    message: str = ""
+
+
+_GO_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+
+
+def parse_duration(text: str) -> timedelta:
+    """wfv1.ParseStringToDuration (pkg/apis/workflow/v1alpha1/utils.go:9-20): integer seconds,
+    else Go's time.ParseDuration (the h/m/s/ms units)."""
+    if re.fullmatch(r"-?\d+", text):
+        return timedelta(seconds=int(text))
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"unable to parse {text} as a duration")
+    return timedelta(seconds=sum(float(n) * _GO_UNITS[u] for n, u in parts))
+
+
+def _eval(node: ast.AST, scope: dict[str, Any]) -> Any:
+    if isinstance(node, ast.Expression):
+        return _eval(node.body, scope)
+    if isinstance(node, ast.BoolOp):
+        values = (_eval(value, scope) for value in node.values)
+        return any(values) if isinstance(node.op, ast.Or) else all(values)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return not _eval(node.operand, scope)
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        left, right = _eval(node.left, scope), _eval(node.comparators[0], scope)
+        operators = {ast.Eq: left == right, ast.NotEq: left != right}
+        if isinstance(node.ops[0], ast.In | ast.NotIn):
+            found = left in right
+            return found if isinstance(node.ops[0], ast.In) else not found
+        return operators[type(node.ops[0])]
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        # util/expr/env/env.go:23 env["asInt"] = builtin.Int: parses a numeric string.
+        if node.func.id != "asInt" or len(node.args) != 1:
+            raise ValueError(f"function {node.func.id} is not emulated")
+        return int(_eval(node.args[0], scope))
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return scope[node.value.id][node.attr]
+    if isinstance(node, ast.Constant) and isinstance(node.value, str | int):
+        return node.value
+    if isinstance(node, ast.List):
+        return [_eval(item, scope) for item in node.elts]
+    raise ValueError(f"expression construct {ast.dump(node)} is not emulated")
+
+
+def eval_retry_expression(expression: str, last: Attempt, retries: int) -> bool:
+    """argoexpr.EvalBool over buildRetryStrategyLocalScope (operator.go:2149-2167): exitCode
+    is the node's outputs.exitCode or "-1" (line 2160), status is the node phase."""
+    if "&&" in expression or "||" in expression or "?" in expression:
+        raise ValueError("use and/or (the emulated subset), not &&, || or ?:")
+    scope = {
+        "lastRetry": {
+            "exitCode": last.exit_code if last.exit_code is not None else "-1",
+            "status": last.phase,
+            "duration": str((last.finished - last.started).total_seconds()),
+            "message": last.message,
+        },
+        "retries": str(retries),
+    }
+    result = _eval(ast.parse(expression, mode="eval"), scope)
+    if not isinstance(result, bool):
+        raise ValueError(f"unable to cast expression result '{result}' to bool")
+    return result
+
+
+@dataclass(frozen=True)
+class Decision:
+    retry: bool
+    reason: str
+    wait: timedelta = timedelta(0)
+    pod_deadline: datetime | None = None  # activeDeadline of the next pod (maxDuration)
+
+
+def decide(
+    strategy: dict[str, Any],
+    attempts: list[Attempt],
+    now: datetime,
+    workflow_deadline: datetime | None = None,
+) -> Decision:
+    """Whether the controller starts another attempt after `attempts` (the last one finished)."""
+    first, last = attempts[0], attempts[-1]
+    if workflow_deadline is not None and now > workflow_deadline:  # operator.go:1065-1075
+        return Decision(False, "retry exceeded workflow deadline")
+    deadline: datetime | None = None
+    wait = timedelta(0)
+    backoff = strategy.get("backoff")
+    if backoff is not None:
+        if backoff.get("maxDuration"):  # operator.go:1080-1094, from the FIRST attempt
+            deadline = first.started + parse_duration(backoff["maxDuration"])
+            if now > deadline:
+                return Decision(False, "Max duration limit exceeded")
+        wait = parse_duration(backoff["duration"])  # operator.go:1101-1106
+        factor = int(backoff.get("factor", "0"))
+        if factor > 0:  # operator.go:1112-1121: duration * factor^(attempts-1)
+            wait = wait * factor ** (len(attempts) - 1)
+        if backoff.get("cap"):  # operator.go:1122-1130
+            wait = min(wait, parse_duration(backoff["cap"]))
+        if deadline is not None and last.finished + wait > deadline:  # operator.go:1131-1137
+            return Decision(False, "Backoff would exceed max duration limit")
+    policy = strategy.get("retryPolicy", "OnFailure")  # RetryPolicyActual's default
+    on_failed, on_error = {
+        "Always": (True, True),
+        "OnError": (False, True),
+        "OnFailure": (True, False),
+    }[policy]  # operator.go:1151-1172 (OnTransientError: only transient messages)
+    if (last.phase == FAILED and not on_failed) or (last.phase == ERROR and not on_error):
+        return Decision(False, "Node not set to be retried")  # operator.go:1174-1177
+    if len(attempts) > int(strategy["limit"]):  # operator.go:1184-1191
+        return Decision(False, "No more retries left")
+    expression = strategy.get("expression")
+    if expression and not eval_retry_expression(expression, last, len(attempts) - 1):
+        return Decision(False, "retryStrategy.expression evaluated to false")  # :1193-1202
+    return Decision(True, "trying again", wait, deadline)  # :1147 executionDeadline
