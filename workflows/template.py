@@ -59,7 +59,8 @@ MUTEX_PREFIX_TEXT = helm.text(helm.FULLNAME)
 # name under OUTPUTS_DIR (workbench.run.outputs.OUTPUT_NAMES; a test keeps the two equal).
 OUTPUTS_DIR = "/work/outputs"
 RUN_OUTPUTS: dict[str, str] = {
-    "outcome": "success, failed (a model or test failed), or error.",
+    "outcome": "success, nothing-new (no new input: skipped), failed (a model or test failed),"
+    " or error.",
     "models_built": "Models and seeds built successfully.",
     "tests_passed": "Data and unit tests that passed (warnings included).",
     "tests_failed": "Data and unit tests that failed or errored.",

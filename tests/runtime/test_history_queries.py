@@ -43,7 +43,7 @@ def test_migrations_are_idempotent_and_versioned(pg_env: dict[str, str]) -> None
         assert ensure_history_schema(conn) == [version for version, _, _ in migrations()]
         assert ensure_history_schema(conn) == []
         versions = [row[0] for row in conn.execute("select version from ops.schema_migrations")]
-    assert versions == [1, 2]
+    assert versions == [1, 2, 3]
 
 
 def test_when_did_gold_last_succeed(pg_env: dict[str, str]) -> None:

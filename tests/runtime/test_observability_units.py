@@ -149,6 +149,7 @@ def test_registry_holds_exactly_the_contract_metrics() -> None:
         "dbt_workbench_run_success",
         "dbt_workbench_run_exit_code",
         "dbt_workbench_run_duration_seconds",
+        "dbt_workbench_run_nothing_new",
         "dbt_workbench_run_nodes",
         "dbt_workbench_tests_failed",
         "dbt_workbench_test_failures",
@@ -159,6 +160,7 @@ def test_registry_holds_exactly_the_contract_metrics() -> None:
     assert samples['dbt_workbench_run_success{layer="silver"}'] == 0
     assert samples['dbt_workbench_run_exit_code{layer="silver"}'] == 1
     assert samples['dbt_workbench_run_duration_seconds{layer="silver"}'] == 60.0
+    assert samples['dbt_workbench_run_nothing_new{layer="silver"}'] == 0
     assert samples['dbt_workbench_run_last_success_timestamp_seconds{layer="silver"}'] == (
         last_success.timestamp()
     )

@@ -77,9 +77,10 @@ def write_invocation(conn: Connection, result: InvocationResult) -> None:
                 invocation_id, dbt_invocation_id, layer, selection, select_arg, exclude_arg,
                 full_refresh, vars, started_at, finished_at, duration_seconds, lock_wait_seconds,
                 exit_code, success, error, nodes_total, nodes_failed, tests_failed,
-                workflow_name, workflow_uid, pod_name, pod_namespace, retry_of)
+                workflow_name, workflow_uid, pod_name, pod_namespace, retry_of,
+                input_fingerprint, nothing_new)
             values (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s, %s,
-                    %s, %s, %s, %s, %s, %s)
+                    %s, %s, %s, %s, %s, %s, %s, %s)
             """,
             (
                 result.invocation_id,
@@ -105,6 +106,8 @@ def write_invocation(conn: Connection, result: InvocationResult) -> None:
                 labels.get("pod_name"),
                 labels.get("pod_namespace"),
                 result.retry_of,
+                result.input_fingerprint,
+                result.nothing_new,
             ),
         )
         if result.resumable_results is not None:

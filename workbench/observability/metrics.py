@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 import structlog
-from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
+from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, pushadd_to_gateway
 
 from workbench.config import PostgresSettings
 from workbench.observability.records import InvocationResult
@@ -51,6 +51,10 @@ def build_registry(result: InvocationResult, last_success: datetime | None) -> C
     gauge("dbt_workbench_run_duration_seconds", "Wall time of the last run.").labels(layer).set(
         result.duration_seconds
     )
+    gauge(
+        "dbt_workbench_run_nothing_new",
+        "1 if the last run found no new input and skipped the build, else 0.",
+    ).labels(layer).set(1 if result.nothing_new else 0)
     nodes = gauge("dbt_workbench_run_nodes", "Nodes of the last run by status.", ("status",))
     counts = result.node_counts()
     for status in sorted(set(KNOWN_STATUSES) | set(counts)):
@@ -59,6 +63,8 @@ def build_registry(result: InvocationResult, last_success: datetime | None) -> C
         layer
     ).set(result.tests_failed)
 
+    if result.nothing_new:
+        return registry  # no node ran: the per-node gauges keep the last build's values
     test_failures = gauge(
         "dbt_workbench_test_failures", "Failing rows per test in the last run.", ("node",)
     )
@@ -113,8 +119,11 @@ class MetricsPusher:
             if result.success
             else self.last_success_lookup(settings, result.layer)
         )
+        # A skipped run built no node: it replaces only the run-level metrics (POST), so the
+        # per-node gauges keep the last build's values (duration history, test failures).
+        push = pushadd_to_gateway if result.nothing_new else push_to_gateway
         try:
-            push_to_gateway(
+            push(
                 self.gateway,
                 job=JOB,
                 registry=build_registry(result, last_success),

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 import psycopg
 import structlog
 
 from workbench.config import ConfigError, PostgresSettings, dbt_project_dir
+from workbench.docs.generate import resolve_target_path
 from workbench.observability.history import read_last_success, record_history
 from workbench.observability.labels import argo_labels
 from workbench.observability.logging import ensure_logging_configured
 from workbench.observability.metrics import MetricsPusher
+from workbench.preparsed import PARTIAL_PARSE_ENV
 from workbench.run.artifacts import artifacts_configured, publish_artifacts
 from workbench.run.exit_codes import ExitCode, classify_database_error
 from workbench.run.invocation import Publisher, run_layer
@@ -25,6 +29,7 @@ from workbench.run.params import (
 from workbench.run.progress import ProgressFile
 from workbench.run.resume import find_resume_point
 from workbench.run.signals import sigterm_as_interrupt
+from workbench.run.unchanged import UnchangedCheck
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,6 +50,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="rerun only what failed or was skipped in that run (dbt retry); "
         "ids are in ops.dbt_invocations",
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="build even when nothing is new since the layer's last successful run",
+    )
+
+
+def manifest_candidates(project_dir: Path) -> tuple[Path, ...]:
+    """Where the layer's inputs are read from: the last run's manifest, then the image's."""
+    found = [resolve_target_path(None, project_dir, os.environ) / "manifest.json"]
+    preparsed = os.environ.get(PARTIAL_PARSE_ENV, "").strip()
+    if preparsed:
+        found.append(Path(preparsed).parent / "manifest.json")
+    return tuple(found)
 
 
 def execute(args: argparse.Namespace) -> int:
@@ -96,5 +115,6 @@ def execute(args: argparse.Namespace) -> int:
             tuple(publishers),
             ProgressFile.from_env(),
             resume,
+            UnchangedCheck(project_dir, manifest_candidates(project_dir), force=args.force),
         )
     return result.exit_code

@@ -29,6 +29,7 @@ from workbench.run.lock import LockTimeoutError, layer_locks
 from workbench.run.params import RunParams
 from workbench.run.progress import ProgressFile
 from workbench.run.resume import ResumePoint, resumable_results
+from workbench.run.unchanged import UnchangedCheck
 
 BoundLogger = Any
 log: BoundLogger = structlog.get_logger("workbench.run")
@@ -57,6 +58,9 @@ class _Progress:
     progress_file: ProgressFile | None = None  # Argo's ARGO_PROGRESS_FILE, when set
     resume: ResumePoint | None = None  # a failed attempt this run retries with `dbt retry`
     resumable: bytes | None = None  # this run's run_results.json, kept when it failed
+    unchanged: UnchangedCheck | None = None  # skips the build when nothing is new
+    fingerprint: str | None = None
+    nothing_new: bool = False
 
 
 def _log_node(logger: BoundLogger, layer: str, node: NodeResult) -> None:
@@ -138,6 +142,27 @@ def _build(params: RunParams, project_dir: Path, progress: _Progress) -> None:
         progress.error = "PostgreSQL refused the connection settings (user, password or database)"
 
 
+def _nothing_new(conn: Any, params: RunParams, progress: _Progress) -> bool:
+    """Decide (under the locks) whether the layer has new input; True = skip the build."""
+    check = progress.unchanged
+    if check is None:
+        return False
+    # a resumed run rebuilt only part of the layer: its inputs are no baseline for the next
+    eligible = not (params.select or params.exclude or params.full_refresh or progress.resume)
+    decision = check.decide(conn, params.layer, params.vars, eligible=eligible)
+    progress.fingerprint = decision.fingerprint
+    progress.log.info(
+        "nothing_new" if decision.skip else "input_check",
+        layer=params.layer,
+        skip=decision.skip,
+        reason=decision.reason,
+        previous_invocation_id=decision.previous_invocation_id,
+    )
+    if decision.skip:
+        progress.nothing_new, progress.exit_code = True, ExitCode.SUCCESS
+    return decision.skip
+
+
 def _locked_build(
     params: RunParams, settings: PostgresSettings, project_dir: Path, progress: _Progress
 ) -> None:
@@ -162,6 +187,9 @@ def _locked_build(
                 on_wait=waiting,
             ) as waited:
                 progress.lock_wait, progress.started = waited, _now()
+                if _nothing_new(lock_conn, params, progress):
+                    progress.finished = _now()
+                    return
                 logger.info(
                     "dbt_build_started",
                     layer=params.layer,
@@ -188,6 +216,7 @@ def run_layer(
     publishers: tuple[Publisher, ...] = (),
     progress_file: ProgressFile | None = None,
     resume: ResumePoint | None = None,
+    unchanged: UnchangedCheck | None = None,
 ) -> InvocationResult:
     invocation_id = str(uuid.uuid4())
     present = {key: value for key, value in labels.items() if value}
@@ -195,6 +224,7 @@ def run_layer(
         log=log.bind(invocation_id=invocation_id, **present),
         progress_file=progress_file,
         resume=resume,
+        unchanged=unchanged,
     )
     _locked_build(params, settings, project_dir, progress)
     result = InvocationResult(
@@ -215,6 +245,8 @@ def run_layer(
         nodes=tuple(progress.nodes),
         retry_of=resume.invocation_id if resume is not None else None,
         resumable_results=progress.resumable,
+        input_fingerprint=progress.fingerprint,
+        nothing_new=progress.nothing_new,
     )
     for publish in publishers:
         publish(result, settings)
@@ -231,6 +263,7 @@ def _log_invocation(logger: BoundLogger, result: InvocationResult) -> None:
         selection=result.selection,
         full_refresh=result.full_refresh,
         retry_of=result.retry_of,
+        nothing_new=result.nothing_new,
         exit_code=result.exit_code,
         success=result.success,
         duration_seconds=round(result.duration_seconds, 3),

@@ -29,7 +29,9 @@ log = structlog.get_logger("workbench.run")
 
 
 def outcome(result: InvocationResult) -> str:
-    """One word for the run: success, failed (a model or test failed), error (anything else)."""
+    """One word: success, nothing-new (skipped), failed (a model or test failed), error."""
+    if result.nothing_new:
+        return "nothing-new"
     if result.success:
         return "success"
     return "failed" if result.exit_code == ExitCode.FAILURE else "error"
