@@ -242,6 +242,66 @@ def _freshness_cases() -> list[dict[str, Any]]:
     ]
 
 
+NODE_DURATION = "dbt_workbench_node_duration_seconds"
+SLOW_MODEL = "model.scout_retail.silver_validated_transactions"
+# A week of runs at the duration tests' own 5-minute step (7d = 2016 samples).
+WEEK_OF_SAMPLES = 7 * 24 * 12
+
+
+def _slower(node: str, pretty: str) -> dict[str, Any]:
+    return _alert(
+        {"layer": "silver", "node": node, "severity": "warning"},
+        f"dbt model {node} took {pretty}",
+        f"The last run of {node} in layer silver took {pretty}, more than 2 times its median "
+        "over the last 7 days (models under 30s are not watched). Compare with "
+        'ops.dbt_node_results (docs/operate.md, "which model got slower this week"); a sudden '
+        "jump usually means a lost index, a plan change or a batch much larger than usual.",
+    )
+
+
+def _duration_series(node: str, values: str, resource_type: str = "model") -> dict[str, str]:
+    return _series(
+        NODE_DURATION, {"layer": "silver", "node": node, "resource_type": resource_type}, values
+    )
+
+
+def _duration_cases() -> list[dict[str, Any]]:
+    """Chart defaults: factor 2, models under 30 s not watched. Evaluated every 5 minutes."""
+    week = WEEK_OF_SAMPLES
+    tiny = "model.scout_retail.silver_products"
+    test_node = "test.scout_retail.unique_silver_validated_transactions_transaction_id"
+    checks = [
+        # 40 s all week, then 100 s: more than twice the median, and over 30 s.
+        ("7d30m", "DbtWorkbenchModelSlower", [_slower(SLOW_MODEL, "1m 40s")]),
+        # Before the jump it was quiet.
+        ("6d23h", "DbtWorkbenchModelSlower", []),
+    ]
+    quiet = [
+        # 70 s after a week of 40 s: slower, but under twice the median.
+        _duration_series(SLOW_MODEL, f"40x{week} 70x12"),
+        # 1 s -> 5 s is five times the median, but a 5-second model is not watched.
+        _duration_series(tiny, f"1x{week} 5x12"),
+        # Tests are not models: a slower test never fires this alert.
+        _duration_series(test_node, f"40x{week} 100x12", resource_type="test"),
+    ]
+    return [
+        {
+            "interval": "5m",
+            "input_series": [_duration_series(SLOW_MODEL, f"40x{week} 100x12")],
+            "alert_rule_test": [
+                {"eval_time": t, "alertname": a, "exp_alerts": e} for t, a, e in checks
+            ],
+        },
+        {
+            "interval": "5m",
+            "input_series": quiet,
+            "alert_rule_test": [
+                {"eval_time": "7d30m", "alertname": "DbtWorkbenchModelSlower", "exp_alerts": []}
+            ],
+        },
+    ]
+
+
 def _unit_tests() -> list[dict[str, Any]]:
     return [*_run_failed_cases(), *_tests_failing_cases(), *_freshness_cases()]
 
@@ -276,11 +336,12 @@ def test_promtool_check_rules(rules_file: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     # RunFailed, RunMisconfigured, TestsFailing, then LayerStale + LayerNeverSucceeded per
     # scheduled layer job.
-    assert f"SUCCESS: {3 + 2 * 5} rules found" in done.stdout
+    assert f"SUCCESS: {4 + 2 * 5} rules found" in done.stdout
 
 
 def test_every_alert_has_a_firing_and_a_quiet_unit_test(rules_file: Path) -> None:
-    checks = [check for case in _unit_tests() for check in case["alert_rule_test"]]
+    cases = [*_unit_tests(), *_duration_cases()]
+    checks = [check for case in cases for check in case["alert_rule_test"]]
     alerts = yaml.safe_load(rules_file.read_text())
     names = {rule["alert"] for group in alerts["groups"] for rule in group["rules"]}
     firing = {check["alertname"] for check in checks if check["exp_alerts"]}
@@ -301,6 +362,44 @@ def test_promtool_unit_tests_pass(rules_file: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS" in done.stdout
+
+
+def test_model_duration_regression_fires_only_above_factor_times_the_weekly_median(
+    rules_file: Path,
+) -> None:
+    """A week of history at a 5-minute step (the 1-minute suite would evaluate 10k times)."""
+    test_file = rules_file.parent / "duration_rules_test.yaml"
+    test_file.write_text(
+        yaml.safe_dump(
+            {
+                "rule_files": [rules_file.name],
+                "evaluation_interval": "5m",
+                "tests": _duration_cases(),
+            }
+        ),
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [_promtool(), "test", "rules", str(test_file)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_slow_model_factor_and_floor_come_from_values() -> None:
+    extra = (
+        "--set", "monitoring.prometheusRule.enabled=true",
+        "--set-json", "monitoring.prometheusRule.slowModel.factor=3.5",
+        "--set-json", "monitoring.prometheusRule.slowModel.minSeconds=120",
+    )  # fmt: skip
+    groups = _rule_groups(chart.documents(chart.template(extra=extra)))
+    (rule,) = [r for g in groups for r in g["rules"] if r.get("alert") == "DbtWorkbenchModelSlower"]
+    assert " > 3.5 * max by (layer, node) (quantile_over_time(0.5, " in rule["expr"]
+    assert rule["expr"].endswith(" > 120")
+    refused = chart.helm(
+        "template", chart.RELEASE, str(chart.CHART_DIR),
+        "--set", "monitoring.prometheusRule.slowModel.factor=1",
+    )  # fmt: skip
+    assert refused.returncode != 0 and "factor" in refused.stderr
 
 
 def test_stale_thresholds_default_to_the_layer_table_and_follow_the_override() -> None:
