@@ -23,13 +23,11 @@ from hera.workflows import (
 )
 from hera.workflows.models import (
     Capabilities,
-    Mutex,
     PodGC,
     PodSecurityContext,
     Quantity,
     SeccompProfile,
     SecurityContext,
-    Synchronization,
     TTLStrategy,
     ValueFrom,
 )
@@ -44,6 +42,7 @@ from workflows.layers import (
     ON_DEMAND_TIMEOUT_SECONDS,
     RUN_ENTRYPOINT,
 )
+from workflows.mutexes import workflow_synchronization
 from workflows.retries import retry_strategy
 
 # Hera checks name lengths, so names are set to the Helm fullname by the renderer.
@@ -53,7 +52,6 @@ RUNTIME_UID = 10001  # numeric USER of images/dbt-runtime/Dockerfile
 # registry for the image's entrypoint (with the ServiceAccount's pull secrets) before it can
 # create the pod, and a private image without them never starts.
 RUNTIME_COMMAND = ["workbench"]
-MUTEX_PREFIX_TEXT = helm.text(helm.FULLNAME)
 
 # Output parameters the Argo UI shows on a run's node: `workbench run` writes one file per
 # name under OUTPUTS_DIR (workbench.run.outputs.OUTPUT_NAMES; a test keeps the two equal).
@@ -88,11 +86,6 @@ def run_results_artifact() -> Artifact:
     return Artifact(
         name="run-results", path=RUN_RESULTS_PATH, optional=True, archive=NoneArchiveStrategy()
     )
-
-
-def mutex_name(layer_expression: str) -> str:
-    """One mutex per layer and release: two runs of a layer never overlap."""
-    return f"{MUTEX_PREFIX_TEXT}-{layer_expression}"
 
 
 def _restricted_container_context() -> SecurityContext:
@@ -201,9 +194,6 @@ def _dbt_run_container() -> Container:
             EmptyDirVolume(name="outputs", mount_path=OUTPUTS_DIR, size_limit=Quantity("1Mi")),
         ],
         outputs=[*run_output_parameters(), run_results_artifact()],
-        synchronization=Synchronization(
-            mutexes=[Mutex(name=mutex_name("{{inputs.parameters.layer}}"))]
-        ),
         metrics=_run_metrics("{{inputs.parameters.layer}}"),
     )
 
@@ -219,7 +209,6 @@ def _docs_publish_container() -> Container:
         env_from=[_postgres_secret(), _aws_secret()],
         security_context=_restricted_container_context(),
         volumes=_scratch_volumes(),
-        synchronization=Synchronization(mutexes=[Mutex(name=mutex_name("docs"))]),
         metrics=_run_metrics("docs"),
     )
 
@@ -265,6 +254,8 @@ def build_workflow_template() -> WorkflowTemplate:
         service_account_name=helm.value('include "dbt-workbench.serviceAccountName" . | quote'),
         security_context=_pod_security_context(),
         retry_strategy=retry_strategy(ON_DEMAND_RETRY_LIMIT, ON_DEMAND_TIMEOUT_SECONDS),
+        # Which layers the run touches, as Argo mutexes (see workflows.mutexes).
+        synchronization=workflow_synchronization(),
         active_deadline_seconds=ON_DEMAND_TIMEOUT_SECONDS,
         # Successful pods go at once; failed pods (and their logs) stay until the TTL below.
         pod_gc=PodGC(strategy="OnPodSuccess"),

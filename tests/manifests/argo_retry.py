@@ -2,18 +2,18 @@
 
 No controller can run here. This follows `processNodeRetries` in argo-workflows v4.1.2
 workflow/controller/operator.go:1030-1206 step by step (line numbers at each step), and
-evaluates `retryStrategy.expression` as expr-lang would for the constructs the chart's
-expression is allowed to use (anything else is rejected, so a new construct needs a look at
-the peer first).
+evaluates `retryStrategy.expression` with tests.manifests.argo_expr (expr-lang for the
+constructs the chart uses; anything else is rejected).
 """
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from tests.manifests.argo_expr import evaluate
 
 # Node phases (pkg/apis/workflow/v1alpha1/workflow_types.go NodePhase).
 FAILED = "Failed"
@@ -45,50 +45,17 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=sum(float(n) * _GO_UNITS[u] for n, u in parts))
 
 
-def _eval(node: ast.AST, scope: dict[str, Any]) -> Any:
-    if isinstance(node, ast.Expression):
-        return _eval(node.body, scope)
-    if isinstance(node, ast.BoolOp):
-        values = (_eval(value, scope) for value in node.values)
-        return any(values) if isinstance(node.op, ast.Or) else all(values)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        return not _eval(node.operand, scope)
-    if isinstance(node, ast.Compare) and len(node.ops) == 1:
-        left, right = _eval(node.left, scope), _eval(node.comparators[0], scope)
-        operators = {ast.Eq: left == right, ast.NotEq: left != right}
-        if isinstance(node.ops[0], ast.In | ast.NotIn):
-            found = left in right
-            return found if isinstance(node.ops[0], ast.In) else not found
-        return operators[type(node.ops[0])]
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-        # util/expr/env/env.go:23 env["asInt"] = builtin.Int: parses a numeric string.
-        if node.func.id != "asInt" or len(node.args) != 1:
-            raise ValueError(f"function {node.func.id} is not emulated")
-        return int(_eval(node.args[0], scope))
-    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-        return scope[node.value.id][node.attr]
-    if isinstance(node, ast.Constant) and isinstance(node.value, str | int):
-        return node.value
-    if isinstance(node, ast.List):
-        return [_eval(item, scope) for item in node.elts]
-    raise ValueError(f"expression construct {ast.dump(node)} is not emulated")
-
-
 def eval_retry_expression(expression: str, last: Attempt, retries: int) -> bool:
     """argoexpr.EvalBool over buildRetryStrategyLocalScope (operator.go:2149-2167): exitCode
     is the node's outputs.exitCode or "-1" (line 2160), status is the node phase."""
-    if "&&" in expression or "||" in expression or "?" in expression:
-        raise ValueError("use and/or (the emulated subset), not &&, || or ?:")
     scope = {
-        "lastRetry": {
-            "exitCode": last.exit_code if last.exit_code is not None else "-1",
-            "status": last.phase,
-            "duration": str((last.finished - last.started).total_seconds()),
-            "message": last.message,
-        },
+        "lastRetry.exitCode": last.exit_code if last.exit_code is not None else "-1",
+        "lastRetry.status": last.phase,
+        "lastRetry.duration": str((last.finished - last.started).total_seconds()),
+        "lastRetry.message": last.message,
         "retries": str(retries),
     }
-    result = _eval(ast.parse(expression, mode="eval"), scope)
+    result = evaluate(expression, scope)
     if not isinstance(result, bool):
         raise ValueError(f"unable to cast expression result '{result}' to bool")
     return result

@@ -83,7 +83,7 @@ def _mutated(doc: dict[str, Any], path: list[str | int], key: str, value: object
     ("kind", "path", "key", "value"),
     [
         ("CronWorkflow", ["spec"], "schedule", "0 * * * *"),  # removed in Argo v4
-        ("WorkflowTemplate", ["spec", "templates", 0, "synchronization"], "mutex", {"name": "x"}),
+        ("WorkflowTemplate", ["spec", "synchronization"], "mutex", {"name": "x"}),  # v4: mutexes
         ("WorkflowTemplate", ["spec", "templates", 0], "contaner", {}),
         ("WorkflowTemplate", ["spec"], "podPriority", 1),  # removed in Argo v4
         ("Sensor", ["spec"], "dependency", []),

@@ -112,16 +112,6 @@ def test_values_override_schedules_timezone_and_suspend(
     assert _cron(prod_like, "gold")["spec"]["suspend"] is False
 
 
-def test_one_mutex_per_layer(default_docs: list[dict[str, Any]]) -> None:
-    templates = {t["name"]: t for t in _template(default_docs)["spec"]["templates"]}
-    assert templates["dbt-run"]["synchronization"] == {
-        "mutexes": [{"name": f"{TEMPLATE_NAME}-{{{{inputs.parameters.layer}}}}"}]
-    }
-    assert templates["docs-publish"]["synchronization"] == {
-        "mutexes": [{"name": f"{TEMPLATE_NAME}-docs"}]
-    }
-
-
 def test_template_lifecycle_fields(default_docs: list[dict[str, Any]]) -> None:
     spec = _template(default_docs)["spec"]
     assert spec["activeDeadlineSeconds"] == max(job.timeout_seconds for job in JOBS)
@@ -293,8 +283,8 @@ def test_argo_expressions_survive_helm_byte_for_byte(
     rendered = _template(default_docs)
     for path, expression in expressions:
         assert _at(rendered, path) == expression, path
-    mutex = "/spec/templates/0/synchronization/mutexes/0/name"
-    assert _at(rendered, mutex) == "wb-dbt-workbench-{{inputs.parameters.layer}}"
+    mutex = "/spec/synchronization/mutexes/1/name"
+    assert _at(rendered, mutex).startswith("wb-dbt-workbench-{{=(workflow.mainEntrypoint == ")
     for job in scheduled_jobs():
         cron_built = build_cron_workflow(job).to_dict()
         for path, expression in _argo_expressions(cron_built):

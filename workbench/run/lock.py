@@ -1,8 +1,12 @@
-"""PostgreSQL advisory locks per layer, so two runs of the same layer never overlap.
+"""PostgreSQL advisory locks per layer, so two runs that touch a layer never overlap.
 
 Argo's concurrencyPolicy and mutexes do not cover `argo submit --from cronwf`, laptops or
 other clusters; the database is the one place every runner shares. Session-level locks are
 held on a dedicated connection for the whole run and die with it.
+
+A busy lock is waited for inside PostgreSQL (`pg_advisory_lock` under `lock_timeout`): the
+server queues waiters in arrival order and grants the lock to the first one the moment it is
+released, so no waiter is overtaken; the timeout is enforced by the server as well.
 """
 
 from __future__ import annotations
@@ -12,9 +16,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg
+from psycopg import errors
 
 # Fixed acquisition order: a run that needs several layers can never deadlock another.
 LOCK_ORDER = ("bronze", "silver", "gold", "platinum")
+# Which layers each `--layer` run touches: the one table of mutual exclusion. The Argo mutexes
+# (workflows.layers.LAYER_LOCKS, held equal by a test) are rendered from the same rows.
 LAYER_LOCKS: dict[str, tuple[str, ...]] = {
     "bronze": ("bronze",),
     "silver": ("silver",),
@@ -25,7 +32,6 @@ LAYER_LOCKS: dict[str, tuple[str, ...]] = {
 }
 # First key of the two-int advisory lock: this application's namespace (ASCII "dbtw").
 LOCK_NAMESPACE = 0x64627477
-POLL_SECONDS = 0.5
 
 
 def locks_for(layer: str, *, custom_selection: bool) -> tuple[str, ...]:
@@ -52,6 +58,22 @@ def _try_lock(conn: psycopg.Connection[tuple[object, ...]], layer: str) -> bool:
     return bool(row and row[0])
 
 
+def _wait_for_lock(
+    conn: psycopg.Connection[tuple[object, ...]], layer: str, timeout_seconds: float
+) -> bool:
+    """Queue for the lock inside PostgreSQL; False when `timeout_seconds` ran out first."""
+    milliseconds = max(1, int(timeout_seconds * 1000))
+    try:
+        conn.execute(f"set lock_timeout = {milliseconds}")  # an int: nothing to inject
+        conn.execute("select pg_advisory_lock(%s::int4, %s::int4)", lock_key(layer))
+    except errors.LockNotAvailable:
+        return False
+    finally:
+        if not conn.closed and not conn.broken:
+            conn.execute("reset lock_timeout")
+    return True
+
+
 def _unlock(conn: psycopg.Connection[tuple[object, ...]], layer: str) -> None:
     conn.execute("select pg_advisory_unlock(%s::int4, %s::int4)", lock_key(layer))
 
@@ -64,31 +86,27 @@ def layer_locks(
     *,
     custom_selection: bool = False,
     on_wait: Callable[[str], None] = lambda _layer: None,
-    poll_seconds: float = POLL_SECONDS,
 ) -> Iterator[float]:
-    """Hold every lock the layer needs; yields the seconds spent waiting for them.
+    """Hold every lock the layer needs, in LOCK_ORDER; yields the seconds spent waiting.
 
-    `conn` must be in autocommit mode. `on_wait(layer)` is called once per lock that is busy.
+    `conn` must be in autocommit mode. `on_wait(layer)` is called once per lock that is busy;
+    `timeout_seconds` bounds the whole wait, over all the locks.
     """
     started = time.monotonic()
     deadline = started + timeout_seconds
     held: list[str] = []
     try:
         for name in locks_for(layer, custom_selection=custom_selection):
-            announced = False
-            while not _try_lock(conn, name):
-                if not announced:
-                    on_wait(name)
-                    announced = True
+            if not _try_lock(conn, name):
+                on_wait(name)
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                if remaining <= 0 or not _wait_for_lock(conn, name, remaining):
                     raise LockTimeoutError(
                         f"layer lock {name!r} is held by another run; gave up after "
                         f"{timeout_seconds:g}s (raise --lock-timeout or "
                         f"WORKBENCH_LOCK_TIMEOUT_SECONDS, or find the other run in "
                         f"pg_locks where locktype = 'advisory' and classid = {LOCK_NAMESPACE})"
                     )
-                time.sleep(min(poll_seconds, remaining))
             held.append(name)
         yield time.monotonic() - started
     finally:
