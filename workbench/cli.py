@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
+
+import structlog
 
 import structlog
 
@@ -30,6 +33,21 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("workbench.demo.command", "the whole pipeline on a laptop, embedded PostgreSQL"),
     "submit": ("workbench.submit.command", "submit a Workflow from the WorkflowTemplate"),
 }
+
+# Commands that need an optional extra of the distribution (pyproject.toml), so that the pod image
+# carries only what pods run: command -> (extra, the module that extra installs).
+NEEDS_EXTRA: dict[str, tuple[str, str]] = {
+    "demo": ("demo", "pgserver"),
+    "submit": ("submit", "kubernetes"),
+}
+
+
+def missing_extra(command: str) -> tuple[str, str] | None:
+    """(extra, module) when `command` needs an extra this installation lacks."""
+    needed = NEEDS_EXTRA.get(command)
+    if needed is None or importlib.util.find_spec(needed[1]) is not None:
+        return None
+    return needed
 
 
 class UsageParser(argparse.ArgumentParser):
@@ -59,6 +77,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.CONFIGURATION_ERROR)
     name, rest = args[0], args[1:]
     configure_logging()
+    lacking = missing_extra(name)
+    if lacking is not None:
+        extra, module_name = lacking
+        structlog.get_logger("workbench").error(
+            "optional_extra_missing",
+            command=f"workbench {name}",
+            extra=extra,
+            missing_module=module_name,
+            hint=f"pip install 'dbt-workbench[{extra}]'; in a clone: uv sync --extra {extra} "
+            "(make setup installs every extra)",
+        )
+        return int(ExitCode.RUNTIME_ERROR)
     module = importlib.import_module(COMMANDS[name][0])
     parser = UsageParser(prog=f"workbench {name}", description=COMMANDS[name][1])
     module.add_arguments(parser)
