@@ -85,8 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             command=f"workbench {name}",
             extra=extra,
             missing_module=module_name,
-            hint=f"pip install 'dbt-workbench[{extra}]'; in a clone: uv sync --extra {extra} "
-            "(make setup installs every extra)",
+            hint=f"pip install 'dbt-workbench[{extra}]'; in a clone: make setup (every extra)",
         )
         return int(ExitCode.RUNTIME_ERROR)
     module = importlib.import_module(COMMANDS[name][0])
