@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "note: the virtualenv has no bytecode for dbt (the image has): every child process "
             "compiles it at import and start-up-bound numbers grow by about a second; "
-            "run `make setup` (uv sync --frozen --compile-bytecode) first",
+            "run `make setup` (uv sync --frozen --all-extras --compile-bytecode) first",
             file=sys.stderr,
         )
     own_workdir = args.workdir is None

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import image_startup
 from bench.cluster import BenchServer, throwaway_server
 from bench.context import BenchContext
 from bench.dataset import dataset
@@ -103,6 +105,30 @@ def _time_to_first_model(
     return first - done.started_at, dbt_started - done.started_at
 
 
+def _image_start_to_first_model(
+    ctx: BenchContext, server: BenchServer, pg_env: dict[str, str], run_dir: Path
+) -> dict[str, object]:
+    """The same figure for the real image (bench/image_startup.py), beside the venv's."""
+    try:
+        engine, ref, build_seconds = image_startup.build_image(pg_env)
+    except RuntimeError as exc:
+        return {"not_measured_reason": str(exc)}
+
+    def first_model_after() -> Callable[[], float | None]:
+        offset = server.log_file.stat().st_size
+        return lambda: first_model_statement_at(server.log_file, offset)
+
+    seconds = [
+        image_startup.time_pod_start(engine, pg_env, LAYER, run_dir / f"pod-{i}", first_model_after)
+        for i in range(ctx.repeats + 1)
+    ][1:]  # the first run warms the page cache, as for the venv runs
+    return {
+        "image": ref,
+        "image_build_seconds": round(build_seconds, 1),
+        "container_start_to_first_model_sql_seconds": series(seconds).as_dict(),
+    }
+
+
 def run(ctx: BenchContext) -> BenchResult:
     result = BenchResult(
         name=NAME, title=TITLE, scale=STARTUP_ROWS, target=TARGET, target_text=f"<= {TARGET}x"
@@ -125,6 +151,7 @@ def run(ctx: BenchContext) -> BenchResult:
                 cold.append(c)
                 warm.append(w)
                 imports.append(w_import)
+        in_image = _image_start_to_first_model(ctx, server, pg_env, run_dir / "image")
     result.candidate = Side(
         "pre-parsed",
         f"DBT_PARTIAL_PARSE_FILE_PATH=<baked> workbench run --layer {LAYER}",
@@ -143,6 +170,7 @@ def run(ctx: BenchContext) -> BenchResult:
         "parse_saved_seconds_median": round(
             result.baseline.seconds.median - result.candidate.seconds.median, 3
         ),
+        "real_image": in_image,
     }
     result.notes.append(
         "Baked with `python -m workbench.preparsed DIR` under the same connection settings as "
