@@ -43,6 +43,6 @@ def test_a_missing_extra_stops_the_command_before_it_imports(
         "find_spec",
         lambda name, *a: None if name == "pgserver" else real_find_spec(name, *a),
     )
-    assert cli.main(["demo"]) == cli.ExitCode.RUNTIME_ERROR
+    assert cli.main(["demo"]) == cli.ExitCode.CONFIGURATION_ERROR
     err = capsys.readouterr().err
     assert "optional_extra_missing" in err and "dbt-workbench[demo]" in err

@@ -20,8 +20,6 @@ from typing import NoReturn
 
 import structlog
 
-import structlog
-
 from workbench.observability.logging import configure_logging
 from workbench.run.exit_codes import ExitCode
 
@@ -87,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             missing_module=module_name,
             hint=f"pip install 'dbt-workbench[{extra}]'; in a clone: make setup (every extra)",
         )
-        return int(ExitCode.RUNTIME_ERROR)
+        return int(ExitCode.CONFIGURATION_ERROR)
     module = importlib.import_module(COMMANDS[name][0])
     parser = UsageParser(prog=f"workbench {name}", description=COMMANDS[name][1])
     module.add_arguments(parser)

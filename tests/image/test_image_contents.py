@@ -68,7 +68,7 @@ def test_every_module_a_pod_runs_imports_in_the_image(engine: Engine, image: Bui
 def test_a_command_whose_extra_is_missing_names_it(engine: Engine, image: BuiltImage) -> None:
     for command, (extra, module) in NEEDS_EXTRA.items():
         done = engine(*engine.run_flags("run"), "--rm", "--read-only", image.ref, command)
-        assert done.returncode == ExitCode.RUNTIME_ERROR, done.stderr
+        assert done.returncode == ExitCode.CONFIGURATION_ERROR, done.stderr
         (event,) = [json.loads(line) for line in done.stderr.splitlines() if line]
         assert event["event"] == "optional_extra_missing"
         assert event["extra"] == extra and event["missing_module"] == module

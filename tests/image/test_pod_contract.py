@@ -37,9 +37,8 @@ REPO = Path(__file__).resolve().parents[2]
 LAYERS = ("bronze", "silver", "gold", "platinum")  # in the order the schedules feed each other
 SAMPLE = ["--transactions", "300", "--products", "30", "--stores", "5", "--weeks", "8"]
 SAMPLE_DIR = "/tmp/sample"  # noqa: S108 - inside the pod's tmp emptyDir
-# A refused password is a configuration error that a retry cannot fix; the runtime reports it
-# with the code that workbench/run/exit_codes.py gives it today.
-REFUSED_PASSWORD_EXIT = ExitCode.RUNTIME_ERROR
+# A refused password needs a person (never retried); a stopped database may come back (retried).
+REFUSED_PASSWORD_EXIT = ExitCode.CONFIGURATION_ERROR
 STOPPED_DATABASE_EXIT = ExitCode.RUNTIME_ERROR
 
 
