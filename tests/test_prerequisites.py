@@ -59,6 +59,22 @@ def test_packages_are_named_once_per_install_line(tmp_path: Path) -> None:
     assert "apt-get install npm prometheus\n" in done.stderr
 
 
+def test_ci_gets_the_debian_packages_to_install(tmp_path: Path) -> None:
+    """.ci/run installs exactly what the check finds missing (scripts/check-prereqs
+    --debian-packages), one package per line."""
+    path = _path_without(tmp_path, "prometheus", "promtool", "unzip")
+    env = {**os.environ, "PATH": path, "PYTHON": sys.executable}
+    done = subprocess.run(
+        ["/bin/bash", str(CHECK), "--debian-packages"],
+        capture_output=True, text=True, env=env, timeout=30, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["prometheus", "unzip"]
+    assert (
+        "scripts/check-prereqs --debian-packages" in (CHECK.parent.parent / ".ci/run").read_text()
+    )
+
+
 def test_a_test_directory_decides_whether_its_engine_is_needed(tmp_path: Path) -> None:
     (podman,) = [p for p in prerequisites.PREREQUISITES if p.name == "podman"]
     assert not podman.needed(tmp_path)

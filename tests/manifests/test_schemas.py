@@ -167,6 +167,27 @@ def test_an_explicit_null_is_rejected(everything_on_docs: list[dict[str, Any]]) 
     assert schema_errors(_mutated(cron, ["spec"], "timezone", None)) != []
 
 
+def test_schema_packages_are_the_versions_the_docstrings_name() -> None:
+    """tests/validation/*.py say which upstream release each package models; an upgrade of a
+    package (uv.lock, package-lock.json) must come with a new look at those words."""
+    import importlib.metadata
+    import json
+
+    import hera.events.models.github.com.argoproj.argo_events.pkg.apis.events.v1alpha1 as ev
+    import hera.workflows.models.io.argoproj.workflow.v1alpha1 as wf
+
+    from tests.validation import argo, argocd, prometheus_operator
+
+    for module in (wf, ev):
+        header = Path(str(module.__file__)).read_text(encoding="utf-8").splitlines()[:2]
+        assert header[1].split()[-1] == argo.GENERATED_FROM, header
+    name, version = prometheus_operator.PACKAGE
+    assert importlib.metadata.version(name) == version
+    name, version = argocd.PACKAGE
+    lock = json.loads(argocd.LOCK.read_text(encoding="utf-8"))
+    assert lock["packages"][f"node_modules/{name}"]["version"] == version
+
+
 def test_missing_argocd_schema_names_make_tools(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -46,6 +46,8 @@ from tests.validation.pydantic_schema import model_schema
 from tests.validation.strict import strict_copy
 
 API_VERSION = "argoproj.io/v1alpha1"
+# What the generated modules say they were made from (their first lines); tested.
+GENERATED_FROM = "argo-workflows-4.0.5.json"
 WORKFLOW_KINDS: dict[str, type[BaseModel]] = {
     "Workflow": workflows.Workflow,
     "WorkflowTemplate": workflows.WorkflowTemplate,

@@ -18,6 +18,8 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = REPO_ROOT / ".tools" / "schemas" / "argocd-application.schema.json"
+LOCK = REPO_ROOT / "scripts" / "schema-tools" / "package-lock.json"
+PACKAGE = ("@kubernetes-models/argo-cd", "4.0.0")  # tested against LOCK
 
 
 class SchemaNotInstalled(FileNotFoundError):

@@ -19,6 +19,7 @@ from tests.validation.pydantic_schema import model_schema
 from tests.validation.strict import strict_copy
 
 API_VERSION = "monitoring.coreos.com/v1"
+PACKAGE = ("cloudcoil-models-prometheus-operator", "0.80.1.0")  # tested against the install
 KINDS: dict[str, type[BaseModel]] = {
     "ServiceMonitor": v1.ServiceMonitor,
     "PodMonitor": v1.PodMonitor,
