@@ -172,6 +172,13 @@ def run(ctx: BenchContext) -> BenchResult:
         ),
         "real_image": in_image,
     }
+    image_seconds = in_image.get("container_start_to_first_model_sql_seconds")
+    if isinstance(image_seconds, dict):
+        result.extra["headline_real_image"] = (
+            f"container start to first model SQL {image_seconds['median']:.2f} s "
+            f"({image_seconds['min']:.2f}-{image_seconds['max']:.2f}) in the image, "
+            f"{result.candidate.seconds.median:.2f} s from the venv (both pre-parsed)"
+        )
     result.notes.append(
         "Baked with `python -m workbench.preparsed DIR` under the same connection settings as "
         "the run: dbt reuses a saved parse only when host/port/user/database match the build "
