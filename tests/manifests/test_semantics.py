@@ -313,26 +313,6 @@ def test_executor_role_is_least_privilege(default_docs: list[dict[str, Any]]) ->
     assert binding["subjects"][0]["name"] == _template(default_docs)["spec"]["serviceAccountName"]
 
 
-def test_webhook_sensor_submits_the_template_with_the_layer_from_the_body(
-    everything_on_docs: list[dict[str, Any]],
-) -> None:
-    (sensor,) = chart.by_kind(everything_on_docs, "Sensor")
-    (dependency,) = sensor["spec"]["dependencies"]
-    (layer_filter,) = dependency["filters"]["data"]
-    assert layer_filter["path"] == "body.layer" and layer_filter["value"] == list(LAYERS)
-    (trigger,) = sensor["spec"]["triggers"]
-    workflow = trigger["template"]["argoWorkflow"]
-    assert workflow["operation"] == "submit"
-    resource = workflow["source"]["resource"]
-    assert resource["spec"]["workflowTemplateRef"] == {"name": TEMPLATE_NAME}
-    params_by_dest = {p["dest"]: p["src"] for p in trigger["parameters"]}
-    assert params_by_dest["spec.arguments.parameters.0.value"]["dataKey"] == "body.layer"
-    assert resource["spec"]["arguments"]["parameters"][0]["name"] == "layer"
-    (source,) = chart.by_kind(everything_on_docs, "EventSource")
-    assert source["spec"]["webhook"]["run"]["authSecret"]["name"] == "dbt-workbench-webhook-token"
-    assert dependency["eventSourceName"] == source["metadata"]["name"]
-
-
 def _hours(seconds: int) -> str:
     hours, minutes = divmod(seconds // 60, 60)
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
