@@ -107,10 +107,14 @@ def clean_copy(ds: Dataset, out_dir: Path) -> tuple[list[Path], int]:
     return files, total
 
 
-def increment_file(ds: Dataset, out: Path, share: float, tag: str) -> int:
+def increment_file(
+    ds: Dataset, out: Path, share: float, tag: str, unknown_products: bool = False
+) -> int:
     """`share` of the dataset's records again, each with a new transaction_id (prefix `tag`).
 
     They keep their defects: a realistic new batch has the same mix of good and bad records.
+    With `unknown_products`, every product_id gets the prefix too: sales that land before their
+    product, which silver keeps as pending rejections (judged again on every run).
     """
     wanted = max(1, math.ceil(ds.transactions * share))
     written = 0
@@ -122,6 +126,8 @@ def increment_file(ds: Dataset, out: Path, share: float, tag: str) -> int:
                 continue
             record = json.loads(raw)
             record["transaction_id"] = f"{tag}-{written:08d}"
+            if unknown_products and isinstance(record.get("product_id"), str):
+                record["product_id"] = f"{tag}-{record['product_id']}"
             dst.write(json.dumps(record) + "\n")
             written += 1
     return written

@@ -4,6 +4,8 @@ Setup (untimed): dataset ingested, everything built once. Each repeat lands a ne
 (records copied from the dataset with new transaction ids, defects included), moves it into
 bronze (untimed), then times the silver models incrementally and then with --full-refresh.
 A 0.1 % batch at the same table size shows whether the time follows the new rows or the table.
+Then 1 % of sales land before their products (pending rejections, which every run judges
+again) and a further 1 % batch is timed: the cost must follow new rows + pending, not bronze.
 """
 
 from __future__ import annotations
@@ -26,13 +28,20 @@ TARGET = 0.05
 SILVER_MODELS = "tag:silver,resource_type:model"
 SHARE = 0.01
 SMALL_SHARE = 0.001
+PENDING_SHARE = 0.01
 
 
 def _land_batch(
-    ctx: BenchContext, env: dict[str, str], ds: Dataset, share: float, tag: str, run_dir: Path
+    ctx: BenchContext,
+    env: dict[str, str],
+    ds: Dataset,
+    share: float,
+    tag: str,
+    run_dir: Path,
+    unknown_products: bool = False,
 ) -> int:
     batch = run_dir / f"batch-{tag}.jsonl"
-    rows = increment_file(ds, batch, share, tag)
+    rows = increment_file(ds, batch, share, tag, unknown_products)
     log = run_dir / "batches.log"
     run_measured(
         [ctx.workbench, "ingest", str(batch), "--entity", "transactions"], env=env, log=log
@@ -72,6 +81,8 @@ class SizeResult:
     full_refresh_models: Series
     small_batch_rows: int
     small_batch_seconds: tuple[float, float]  # wall-clock, models
+    pending_rejections: int
+    pending_batch_seconds: tuple[float, float]  # wall-clock, models; 1 % new + the pending
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -91,6 +102,12 @@ class SizeResult:
             "small_batch_rows": self.small_batch_rows,
             "small_batch_incremental_seconds": round(self.small_batch_seconds[0], 3),
             "small_batch_incremental_model_sql_seconds": round(self.small_batch_seconds[1], 3),
+            "pending_rejections": self.pending_rejections,
+            "pending_batch_incremental_seconds": round(self.pending_batch_seconds[0], 3),
+            "pending_batch_incremental_model_sql_seconds": round(self.pending_batch_seconds[1], 3),
+            "pending_batch_share_of_full_refresh_model_sql": round(
+                self.pending_batch_seconds[1] / self.full_refresh_models.median, 4
+            ),
         }
 
     def headline(self) -> str:
@@ -99,6 +116,8 @@ class SizeResult:
             f"{self.new_rows_per_batch:,} new rows, {self.small_batch_seconds[1]:.2f} s for "
             f"{self.small_batch_rows:,}, {self.full_refresh_models.median:.2f} s full refresh "
             f"(x{self.incremental_models.median / self.full_refresh_models.median:.3f}); "
+            f"{self.pending_batch_seconds[1]:.2f} s for {self.new_rows_per_batch:,} new rows with "
+            f"{self.pending_rejections:,} pending rejections; "
             f"wall-clock {self.incremental.median:.2f} s vs {self.full_refresh.median:.2f} s"
         )
 
@@ -119,6 +138,15 @@ def _measure_size(
         full.append(_silver(ctx, env, run_dir, full_refresh=True))
     small_rows = _land_batch(ctx, env, ds, SMALL_SHARE, "SMALL", run_dir)
     small = _silver(ctx, env, run_dir, full_refresh=False)
+    _land_batch(ctx, env, ds, PENDING_SHARE, "PENDING", run_dir, unknown_products=True)
+    _silver(ctx, env, run_dir, full_refresh=False)  # they become pending rejections
+    pending = int(
+        server.scalar(
+            dbname, "select count(*) from silver.silver_rejected_transactions where is_pending"
+        )
+    )
+    _land_batch(ctx, env, ds, SHARE, "AFTER-PENDING", run_dir)
+    with_pending = _silver(ctx, env, run_dir, full_refresh=False)
     silver_rows = int(
         server.scalar(dbname, "select count(*) from silver.silver_validated_transactions")
     )
@@ -133,6 +161,8 @@ def _measure_size(
         full_refresh_models=series([sql for _, sql in full]),
         small_batch_rows=small_rows,
         small_batch_seconds=small,
+        pending_rejections=pending,
+        pending_batch_seconds=with_pending,
     )
 
 

@@ -28,6 +28,7 @@ NO_DATABASE = {
 DESIGN_MODELS = {
     "bronze": {"bronze_transactions", "bronze_products"},
     "silver": {
+        "silver_transaction_versions",
         "silver_validated_transactions",
         "silver_rejected_transactions",
         "silver_products",
@@ -91,8 +92,9 @@ def test_materializations_and_contracts(manifest: dict[str, Any]) -> None:
     assert materialized == {
         "bronze_transactions": "incremental",
         "bronze_products": "incremental",
+        "silver_transaction_versions": "incremental",
         "silver_validated_transactions": "incremental",
-        "silver_rejected_transactions": "incremental",
+        "silver_rejected_transactions": "view",
         "silver_products": "incremental",
         "silver_transaction_checks": "view",
         "gold_monthly_summary": "table",
@@ -100,8 +102,9 @@ def test_materializations_and_contracts(manifest: dict[str, Any]) -> None:
         "platinum_transaction_embeddings": "view",
         "platinum_product_recommendations": "view",
     }
-    for name in ("silver_validated_transactions", "silver_products"):
+    for name in ("silver_transaction_versions", "silver_validated_transactions", "silver_products"):
         assert models[name]["config"]["contract"]["enforced"] is True
+    assert models["silver_transaction_versions"]["config"]["unique_key"] == "raw_id"
     assert models["silver_validated_transactions"]["config"]["unique_key"] == "transaction_id"
 
 
@@ -142,7 +145,7 @@ def test_sources_have_freshness_and_exposures_read_platinum(manifest: dict[str, 
 def test_unit_tests_cover_the_tricky_logic(manifest: dict[str, Any]) -> None:
     covered = {u["model"] for u in manifest["unit_tests"].values()}
     assert covered == {
-        "silver_validated_transactions",
+        "silver_transaction_versions",
         "silver_transaction_checks",
         "gold_monthly_summary",
         "gold_category_trends",

@@ -5,7 +5,7 @@ of what it produced, so the tests below read data and do not depend on their ord
   1. first build   — products + batch 1 landed, `dbt build` (selector all)
   2. increment     — batch 2 landed, `dbt build --selector bronze`, then `--selector silver`
   3. full refresh  — `dbt build --full-refresh` must reproduce what the increments built
-  4. tampering     — a rejected row deleted: the reconciliation test must fail
+  4. tampering     — a rejected version's fate deleted: the reconciliation test must fail
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def lifecycle(database: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 
     with dbt.connect(env) as conn:
         conn.execute(
-            "delete from silver.silver_rejected_transactions"
+            "delete from silver.silver_transaction_versions"
             " where raw_id = (select min(raw_id) from silver.silver_rejected_transactions)"
         )
     tampered = dbt.run_dbt(["test", "--select", "reconciliation_transactions"], env, target)
@@ -159,7 +159,8 @@ def test_first_build_passes_every_test_and_unit_test(lifecycle: Lifecycle) -> No
     tests = _statuses(results, "test.")
     unit_tests = _statuses(results, "unit_test.")
     models = _statuses(results, "model.")
-    assert len(models) == 10  # the nine models of the design plus the validation view
+    # the nine models of the design, the validation view and the fate of every version
+    assert len(models) == 11
     assert set(models.values()) == {"success"}
     assert len(tests) >= 100
     assert set(tests.values()) == {"pass"}, {k: v for k, v in tests.items() if v != "pass"}
@@ -262,7 +263,7 @@ def test_post_hook_indexes_exist(lifecycle: Lifecycle) -> None:
         for table, indexdef in lifecycle.first.extra["indexes"]
     }
     # free text that producers control gets hash indexes: no btree size limit to trip over
-    assert ("silver_rejected_transactions", "hash (transaction_id)") in indexed
+    assert ("silver_transaction_versions", "hash (transaction_id)") in indexed
     assert ("silver_products", "hash (brand)") in indexed
     for expected in [
         ("silver_validated_transactions", "(transaction_date)"),
@@ -280,9 +281,12 @@ def test_incremental_run_processes_only_the_new_rows(lifecycle: Lifecycle) -> No
     affected = lifecycle.increment.rows_affected
     assert affected["bronze"]["bronze_transactions"] == len(dbt.TRANSACTIONS_BATCH_2)
     assert affected["bronze"]["bronze_products"] == 0
+    # the 5 new versions and the 3 older ones of D1 and V1, re-ranked with them (D1's count
+    # grows, V1's winner is superseded); batch 1's pending rejections (R-future,
+    # R-unknown-product, R-multi) are judged again, but their fate holds: nothing written
+    assert affected["silver"]["silver_transaction_versions"] == 5 + 3
     # N1, N2 new; D1 and V1 re-ranked with their older versions
     assert affected["silver"]["silver_validated_transactions"] == 4
-    assert affected["silver"]["silver_rejected_transactions"] == 1
     assert affected["silver"]["silver_products"] == 0
     tests = _statuses(lifecycle.increment.results, "test.")
     assert set(tests.values()) == {"pass"}

@@ -1,33 +1,12 @@
-{{
-    config(
-        unique_key='raw_id',
-        post_hook=[
-            "{{ ensure_index(this, ['rejection_reason']) }}",
-            "{{ ensure_index(this, ['transaction_id'], method='hash') }}",
-            "{{ ensure_index(this, ['batch_id']) }}",
-        ]
-    )
-}}
+{#- The rejected versions of silver_transaction_versions: a filter on the fate, so a version
+    leaves this view in the same statement that validates it. -#}
+{{ config(materialized='view') }}
 
 with
 
-checks as (
+versions as (
 
-    select * from {{ ref('silver_transaction_checks') }}
-
-),
-
-rejected as (
-
-    select * from checks
-    where not is_valid
-    {% if is_incremental() %}
-        -- batches bronze loaded after the newest one with a rejection (bronze runs one at a time,
-        -- so a later batch has a later bronze_loaded_at); re-reading one is a no-op
-        and bronze_loaded_at > (
-            select coalesce(max(bronze_loaded_at), '-infinity'::timestamptz) from {{ this }}
-        )
-    {% endif %}
+    select * from {{ ref('silver_transaction_versions') }}
 
 ),
 
@@ -38,6 +17,7 @@ final as (
         transaction_id,
         rejection_reason,
         rejection_reasons,
+        is_pending,
         payload,
         source,
         source_file,
@@ -45,9 +25,10 @@ final as (
         batch_id,
         ingested_at,
         bronze_loaded_at,
-        current_timestamp as rejected_at
+        judged_at as rejected_at
 
-    from rejected
+    from versions
+    where fate = 'rejected'
 
 )
 

@@ -1,3 +1,6 @@
+{#- The winners of silver_transaction_versions, one row per transaction_id, as a table with an
+    enforced contract and the indexes gold and platinum read through. Incremental (delete+insert
+    on transaction_id): the winners the fate model judged since this table's last run. -#}
 {{
     config(
         unique_key='transaction_id',
@@ -9,65 +12,29 @@
             "{{ ensure_index(this, ['category', 'transaction_date']) }}",
             "{{ ensure_index(this, ['latest_version_raw_id']) }}",
             "{{ ensure_index(this, ['last_bronze_loaded_at']) }}",
+            "{{ ensure_index(this, ['judged_at']) }}",
         ]
     )
 }}
 
 with
 
--- Read twice below. "not materialized" and the array (one value computed before the scan, not a
--- join) let PostgreSQL push each filter down to bronze's indexes (raw_id, transaction_id)
--- instead of validating every bronze record on an incremental run.
-checks as not materialized (
+versions as (
 
-    select * from {{ ref('silver_transaction_checks') }}
+    select * from {{ ref('silver_transaction_versions') }}
 
 ),
 
-{% if is_incremental() %}
-new_transaction_ids as (
+winners as (
 
-    -- Valid versions that bronze loaded since the last run. bronze runs one at a time, so a
-    -- batch silver has not seen has a later bronze_loaded_at than every batch it has (raw_id
-    -- is no watermark: a late-committing landing gets raw_ids below it). An invalid version
-    -- can never win, so it never reopens a transaction.
-    select distinct transaction_id
-    from checks
-    where is_valid
-        and bronze_loaded_at > (
-            select coalesce(max(last_bronze_loaded_at), '-infinity'::timestamptz)
-            from {{ this }}
-        )
-
-),
-{% endif %}
-
-valid_versions as (
-
-    -- all valid versions of each transaction in scope, old batches included, so the winner is
-    -- right across batches
-    select * from checks
-    where is_valid
+    select * from versions
+    where fate = 'winner'
     {% if is_incremental() %}
-        -- left(…, 64) is bronze's btree index on the id; every valid id fits in 64 characters
-        and left(transaction_id, 64) = any(array(select transaction_id from new_transaction_ids))
+        -- winners whose fate changed since (a new winner, or a new version beside it)
+        and judged_at > (
+            select coalesce(max(judged_at), '-infinity'::timestamptz) from {{ this }}
+        )
     {% endif %}
-
-),
-
-ranked as (
-
-    select
-        *,
-        row_number() over (
-            partition by transaction_id
-            order by updated_at desc nulls last, ingested_at desc, raw_id desc
-        ) as version_rank,
-        count(*) over (partition by transaction_id) as version_count,
-        max(raw_id) over (partition by transaction_id) as latest_version_raw_id,
-        max(bronze_loaded_at) over (partition by transaction_id) as last_bronze_loaded_at
-
-    from valid_versions
 
 ),
 
@@ -81,21 +48,21 @@ final as (
         basket_id,
         category,
         quantity,
-        unit_price::numeric(14, 2) as unit_price,
-        amount::numeric(14, 2) as amount,
+        unit_price,
+        amount,
         payment_method,
         status,
         customer_id,
         updated_at,
         raw_id,
-        version_count::integer as version_count,
+        version_count,
         latest_version_raw_id,
         last_bronze_loaded_at,
         ingested_at,
+        judged_at,
         current_timestamp as validated_at
 
-    from ranked
-    where version_rank = 1
+    from winners
 
 )
 
