@@ -14,14 +14,15 @@ import traceback
 from pathlib import Path
 from types import ModuleType
 
-from bench import incremental, ingest, overhead, startup, transform
+from bench import full_refresh, incremental, ingest, overhead, startup, transform
 from bench.context import REPO_ROOT, BenchContext
 from bench.machine import dependencies_precompiled, machine_info
 from bench.results import BenchResult, summary_markdown, write_result
 from tests.pgcluster import find_bindir
 
 BENCHES: dict[str, ModuleType] = {
-    module.NAME: module for module in (ingest, transform, incremental, startup, overhead)
+    module.NAME: module
+    for module in (ingest, transform, incremental, full_refresh, startup, overhead)
 }
 
 

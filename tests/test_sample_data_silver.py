@@ -66,6 +66,8 @@ _INT = re.compile(r"^[+-]?[0-9]{1,9}$")
 _DEC = re.compile(r"^[+-]?([0-9]{1,12}(\.[0-9]*)?|\.[0-9]+)$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 TODAY = date(2026, 1, 1)  # any day after the data window and before 2099
+EARLIEST = date(2000, 1, 1)  # the var earliest_business_date
+STDDEV_FLOOR = 1.0  # the var anomaly_stddev_floor
 
 
 def _text(payload: dict[str, Any], key: str) -> str | None:
@@ -134,6 +136,8 @@ def judge(index: int, payload: dict[str, Any], products: set[str]) -> Judged:
         reasons.append("non_positive_amount")
     if day is not None and day > TODAY:
         reasons.append("future_date")
+    if day is not None and day < EARLIEST:
+        reasons.append("before_earliest_date")
     if t["product_id"] is not None and t["product_id"] not in products:
         reasons.append("unknown_product")
     if None not in (quantity, price, amount) and abs(amount - quantity * price) > 0.05:  # type: ignore[operator]
@@ -224,8 +228,8 @@ def flagged_weeks(winners: list[Judged], threshold: float = 3.0) -> set[tuple[st
             previous = series[max(0, i - 8) : i]
             if len(previous) < 4:
                 continue
-            sd = statistics.stdev(previous)
-            if sd > 0 and abs(series[i] - statistics.fmean(previous)) / sd >= threshold:
+            sd = max(statistics.stdev(previous), STDDEV_FLOOR)
+            if abs(series[i] - statistics.fmean(previous)) / sd >= threshold:
                 flagged.add((category, week))
     return flagged
 
@@ -274,6 +278,7 @@ REASONS_IN_ORDER = (
     "unknown_category",
     "non_positive_amount",
     "future_date",
+    "before_earliest_date",
     "unknown_product",
     "amount_mismatch",
 )

@@ -119,6 +119,7 @@ def test_the_models_unit_tests_pass_on_postgres(stages: Stages) -> None:
         "gold_category_trends_threshold_is_a_var": "pass",
         "gold_category_trends_does_not_flag_the_week_in_progress": "pass",
         "gold_category_trends_flags_the_same_drop_in_a_complete_week": "pass",
+        "gold_category_trends_flags_a_spike_after_a_flat_history": "pass",
     }
 
 

@@ -164,7 +164,7 @@ def test_first_build_passes_every_test_and_unit_test(lifecycle: Lifecycle) -> No
     assert set(models.values()) == {"success"}
     assert len(tests) >= 100
     assert set(tests.values()) == {"pass"}, {k: v for k, v in tests.items() if v != "pass"}
-    assert len(unit_tests) == 8
+    assert len(unit_tests) == 10
     assert set(unit_tests.values()) == {"pass"}
 
 

@@ -33,6 +33,7 @@ DEFECTS = [
     "unknown_category",
     "non_positive_amount",
     "future_date",
+    "before_earliest_date",
     "unknown_product",
     "amount_mismatch",
 ]
@@ -117,6 +118,8 @@ def _apply(record: dict[str, Any], defect: str | None, draw: st.DrawFn) -> None:
         record["quantity"], record["amount"] = 0, 0
     elif defect == "future_date":
         record["transaction_date"] = (date.today() + timedelta(days=400)).isoformat()
+    elif defect == "before_earliest_date":
+        record["transaction_date"] = draw(st.sampled_from(["0001-01-01", "1999-12-31"]))
     elif defect == "unknown_product":
         record["product_id"] = "NOPE-" + record["product_id"]
     elif defect == "amount_mismatch":

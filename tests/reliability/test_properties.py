@@ -5,7 +5,10 @@ Two levels, because a dbt run costs seconds and an ingest milliseconds:
   invalid JSON, non-UTF-8 bytes, blank lines) — each line is in bronze landing xor
   raw.ingest_errors, and a landed payload equals the JSON that was sent;
 - pipeline: a few generated batches of records with a known fate (valid, or one defect) —
-  after ingest and the bronze + silver runs each is in silver or rejected with its reason.
+  after ingest and the bronze + silver runs each is in silver or rejected with its reason;
+- arrival order: the same sales, products and corrections landed in any order and batching,
+  one batch possibly committing late — after every incremental run each processed bronze
+  version is in exactly one place, and the end state equals a full refresh of the same data.
 All batches of a module share one database; each uses its own file (and id prefix).
 """
 
@@ -22,7 +25,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from tests.dbt_support import land
 from tests.pgcluster import PostgresCluster
+from tests.reliability.arrivals import Scenario, scenarios
 from tests.reliability.corpus.build import PRODUCTS_FILE
 from tests.reliability.records import Generated, free_text, records
 from tests.reliability.support import (
@@ -178,3 +183,103 @@ def test_every_generated_record_reaches_its_contract_place(
         else:
             assert raw_id not in silver, generated.record
             assert rejected.get(raw_id) == generated.reason, generated.record
+
+
+_SILVER_MODELS = (
+    "--select",
+    "tag:bronze tag:silver",
+    "--exclude",
+    "resource_type:test resource_type:unit_test",
+)
+
+
+def _misplaced_versions(db: Database) -> list[tuple[Any, ...]]:
+    """Processed bronze versions not in exactly one place (the reconciliation's rules)."""
+    return db.rows(
+        """
+        with processed as (
+            select raw_id from bronze.bronze_transactions
+            where bronze_loaded_at
+                <= (select max(bronze_loaded_at) from silver.silver_transaction_versions)
+        ),
+        places as (
+            select raw_id, 'validated' as place from silver.silver_validated_transactions
+            union all
+            select raw_id, 'rejected' from silver.silver_rejected_transactions
+            union all
+            select raw_id, 'superseded' from silver.silver_transaction_versions
+            where fate = 'superseded'
+        )
+        select processed.raw_id, array_agg(places.place)
+        from processed left join places using (raw_id)
+        group by 1
+        having count(places.place) <> 1
+        """
+    )
+
+
+def _silver_content(db: Database, prefix: str) -> dict[str, list[tuple[Any, ...]]]:
+    like = f"{prefix}-%"
+    return {
+        "validated": db.rows(
+            "select transaction_id, raw_id, amount, version_count, latest_version_raw_id"
+            " from silver.silver_validated_transactions where transaction_id like %s order by 1",
+            (like,),
+        ),
+        "rejected": db.rows(
+            "select raw_id, rejection_reasons, is_pending from silver.silver_rejected_transactions"
+            " where transaction_id like %s order by 1",
+            (like,),
+        ),
+    }
+
+
+def _land_scenario(db: Database, workdir: Path, scenario: Scenario, prefix: str) -> None:
+    held = None  # the late batch's open transaction, committed after the next run
+    for number, batch in enumerate(scenario.batches):
+        conn = db.connect()
+        conn.autocommit = False
+        for entity in ("products", "transactions"):
+            records = [event.record for event in batch if event.entity == entity]
+            if records:
+                land(
+                    conn,
+                    entity,
+                    records,
+                    batch_id=f"{prefix}-{number}",
+                    source_file=f"/landing/{prefix}-{entity}-{number}.jsonl",
+                )
+        if number == scenario.late_batch:
+            held = conn
+            continue
+        conn.commit()
+        conn.close()
+        with workbench_env(db, workdir):
+            assert workbench("run", "--layer", "silver", *_SILVER_MODELS) == 0
+        assert _misplaced_versions(db) == [], (number, scenario)
+        if held is not None:
+            held.commit()
+            held.close()
+            held = None
+
+
+# Each example costs one dbt run per batch plus a full refresh; two examples of up to three
+# batches keep this within its budget (the example's wall time is in the docs' test table).
+@settings(max_examples=2, phases=[Phase.generate], **_SETTINGS)  # type: ignore[arg-type]
+@given(data=st.data())
+def test_any_arrival_order_ends_where_a_full_refresh_does(
+    database: tuple[Database, Path], data: st.DataObject
+) -> None:
+    db, workdir = database
+    prefix = f"A{uuid.uuid4().hex[:8]}"
+    scenario = data.draw(scenarios(prefix))
+    _land_scenario(db, workdir, scenario, prefix)
+    with workbench_env(db, workdir):
+        # everything landed and committed: one more run judges what is still pending
+        assert workbench("run", "--layer", "silver", *_SILVER_MODELS) == 0
+    assert _misplaced_versions(db) == [], scenario
+    incremental = _silver_content(db, prefix)
+    with workbench_env(db, workdir):
+        assert workbench("run", "--layer", "silver", *_SILVER_MODELS, "--full-refresh", "true") == 0
+    assert _silver_content(db, prefix) == incremental, scenario
+    assert incremental["validated"], scenario

@@ -21,6 +21,7 @@ REASONS = (
     "unknown_category",
     "non_positive_amount",
     "future_date",
+    "before_earliest_date",
     "unknown_product",
     "amount_mismatch",
 )
@@ -114,6 +115,9 @@ class DefectMaker:
 
     def _future_date(self, record: dict[str, object], _sale: Sale, v: int) -> None:
         record["transaction_date"] = f"2099-{1 + v % 12:02d}-{1 + v % 28:02d}"
+
+    def _before_earliest_date(self, record: dict[str, object], _sale: Sale, v: int) -> None:
+        record["transaction_date"] = ("0001-01-01", "1999-12-31", "1970-01-01")[v % 3]
 
     def _unknown_product(self, record: dict[str, object], _sale: Sale, _v: int) -> None:
         self._unknown_products += 1

@@ -96,8 +96,12 @@ scored as (
 
     select
         *,
+        -- null until two previous weeks exist (no sample stddev); a flat history divides by the
+        -- floor, so a spike after it still scores
         case
-            when rolling_stddev > 0 then (revenue - rolling_mean) / rolling_stddev
+            when rolling_stddev is not null
+            then (revenue - rolling_mean)
+                / greatest(rolling_stddev, {{ var('anomaly_stddev_floor') }})
         end as z_score
 
     from rolling

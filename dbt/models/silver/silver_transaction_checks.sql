@@ -123,6 +123,10 @@ checked as (
                 end,
                 case when transaction_date > {{ business_today() }} then 'future_date' end,
                 case
+                    when transaction_date < date '{{ var("earliest_business_date") }}'
+                    then 'before_earliest_date'
+                end,
+                case
                     when product_id is not null and not is_known_product
                     then 'unknown_product'
                 end,

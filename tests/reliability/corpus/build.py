@@ -197,7 +197,11 @@ def cases() -> list[Case]:
             "quotes, backslash and SQL in transaction_id", _valid(QUOTE_ID), transaction_id=QUOTE_ID
         ),
         _silver("a 300 kB field the contract does not know", _valid("HX-011", notes=huge_text)),
-        _silver("date in year 0001", _valid("HX-012", transaction_date="0001-01-01")),
+        _rejected(
+            "date in year 0001 (before the earliest business date)",
+            "before_earliest_date",
+            _valid("HX-012", transaction_date="0001-01-01"),
+        ),
         _silver(
             "status refunded, no customer_id, no updated_at",
             _valid("HX-013", status="refunded", customer_id=_DROP, updated_at=_DROP),
