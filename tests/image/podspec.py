@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +77,6 @@ class PodSpec:
     cap_add: list[str]
     cpus: str | None
     memory: str | None
-    secret_names: list[str] = field(default_factory=list)
 
 
 def _parameters(wft: dict[str, Any], submitted: Mapping[str, str]) -> dict[str, str]:
@@ -135,12 +134,10 @@ def resolve(
     pod_name = f"{workflow.name}-{template_name}-1234567890"
 
     env: dict[str, str] = {}
-    secret_names: list[str] = []
     for source in container.get("envFrom", []):
         ref = source["secretRef"]
         if ref["name"] in secrets:
             env.update(secrets[ref["name"]])
-            secret_names.append(ref["name"])
         elif not ref.get("optional", False):
             raise ValueError(f"the pod needs Secret {ref['name']!r}, which the test did not give")
     fields = {"metadata.name": pod_name, "metadata.namespace": workflow.namespace}
@@ -183,7 +180,6 @@ def resolve(
         cap_add=list(sc.get("capabilities", {}).get("add", [])),
         cpus=_quantity_cpus(str(limits["cpu"])) if "cpu" in limits else None,
         memory=_quantity_memory(str(limits["memory"])) if "memory" in limits else None,
-        secret_names=secret_names,
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ REFUSED_PASSWORD_EXIT = ExitCode.CONFIGURATION_ERROR
 STOPPED_DATABASE_EXIT = ExitCode.RUNTIME_ERROR
 
 
-def _command(*args: str) -> Any:
+def _command(*args: str) -> Callable[[PodSpec], None]:
     def override(pod: PodSpec) -> None:
         pod.args = list(args)
 
