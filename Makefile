@@ -5,11 +5,10 @@ UV ?= uv
 RUN := $(UV) run --frozen
 TOOLS_DIR := $(CURDIR)/.tools
 export PATH := $(TOOLS_DIR)/bin:$(HOME)/.local/bin:$(PATH)
-export XDG_RUNTIME_DIR ?= /tmp
 IMAGE ?= dbt-workbench/dbt-runtime
 TAG ?= dev
 
-.PHONY: help setup tools prereqs demo test lint manifests chart image image-base image-test bench clean
+.PHONY: help setup tools prereqs demo docs test lint manifests chart image image-base image-test bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -23,6 +22,9 @@ tools: ## install helm v4 + kubectl into .tools/bin and the Argo CD schema into 
 
 demo: setup ## the whole pipeline on an embedded PostgreSQL (or POSTGRES_* if set)
 	$(RUN) workbench demo
+
+docs: setup ## serve the docs the demo generated on http://127.0.0.1:8080 (Ctrl-C stops)
+	$(RUN) workbench docs --serve
 
 prereqs: ## check the system packages `make test` needs (names the apt-get line for what is missing)
 	@bash scripts/check-prereqs

@@ -33,15 +33,18 @@ def find_bindir() -> Path:
     on_path = shutil.which("pg_ctl")
     candidates = [Path(on_path).parent] if on_path else []
     candidates += [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)]
-    try:
-        import pgserver
-
-        candidates.append(Path(pgserver.__file__).parent / "pginstall" / "bin")
-    except ImportError:
-        pass
     for bindir in candidates:
         if (bindir / "initdb").exists() and (bindir / "postgres").exists():
             return bindir
+    try:
+        # Last, and only then imported: importing pgserver reads (and warns about) the runtime dir.
+        import pgserver
+
+        bundled = Path(pgserver.__file__).parent / "pginstall" / "bin"
+        if (bundled / "initdb").exists() and (bundled / "postgres").exists():
+            return bundled
+    except ImportError:
+        pass
     raise RuntimeError(
         "No PostgreSQL server binaries found. Install them (apt-get install postgresql-15) "
         "or run `uv sync` so the bundled `pgserver` binaries are available."

@@ -14,12 +14,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 import structlog
 
+from workbench.observability.log_format import add_log_format_argument, resolve_log_format
 from workbench.observability.logging import configure_logging
 from workbench.run.exit_codes import ExitCode
 
@@ -89,7 +91,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     module = importlib.import_module(COMMANDS[name][0])
     parser = UsageParser(prog=f"workbench {name}", description=COMMANDS[name][1])
     module.add_arguments(parser)
+    default_format = getattr(module, "DEFAULT_LOG_FORMAT", "auto")
+    add_log_format_argument(parser, default_format)
     parsed = parser.parse_args(rest)
+    try:
+        parsed.log_format = resolve_log_format(
+            parsed.log_format, os.environ, sys.stderr, default=default_format
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+    configure_logging(json=parsed.log_format == "json")
     try:
         code: int = module.execute(parsed)
     except Exception:

@@ -254,3 +254,38 @@ def test_a_missing_relation_is_still_a_model_failure() -> None:
         node_messages=['relation "silver.nope" does not exist'],
     )
     assert code == ExitCode.FAILURE
+
+
+def test_log_format_is_json_in_pods_and_pipes_console_on_a_terminal() -> None:
+    from workbench.observability.log_format import resolve_log_format
+
+    pod = {"KUBERNETES_SERVICE_HOST": "10.0.0.1"}
+    assert resolve_log_format(None, {}, _Terminal()) == "console"
+    assert resolve_log_format(None, pod, _Terminal()) == "json", "a pod with a TTY stays JSON"
+    assert resolve_log_format(None, {}, io.StringIO()) == "json"
+    assert resolve_log_format(None, {}, io.StringIO(), default="console") == "console"
+    assert resolve_log_format(None, {"WORKBENCH_LOG_FORMAT": "json"}, _Terminal()) == "json"
+    assert resolve_log_format("console", {"WORKBENCH_LOG_FORMAT": "json"}, io.StringIO()) == (
+        "console"
+    )
+    with pytest.raises(ValueError, match="WORKBENCH_LOG_FORMAT must be one of"):
+        resolve_log_format(None, {"WORKBENCH_LOG_FORMAT": "yaml"}, io.StringIO())
+
+
+def test_a_test_outside_the_layer_folders_counts_in_the_last_layer_it_reads() -> None:
+    from workbench.run.console import group_of
+
+    folders = {
+        "model.p.bronze_t": "bronze",
+        "model.p.silver_t": "silver",
+        "seed.p.mapping": "mapping",
+        "test.p.reconciliation": "reconciliation",
+        "test.p.not_null_mapping": "not_null_mapping",
+    }
+    parents = {
+        "test.p.reconciliation": ("model.p.silver_t", "model.p.bronze_t"),
+        "test.p.not_null_mapping": ("seed.p.mapping",),
+    }
+    assert group_of("test.p.reconciliation", folders, parents) == "silver"
+    assert group_of("test.p.not_null_mapping", folders, parents) == "seeds"
+    assert group_of("model.p.bronze_t", folders, parents) == "bronze"

@@ -1,7 +1,9 @@
 """`workbench demo`: sample data → ingest → all layers → docs → summary, on one machine.
 
-Uses the server named by POSTGRES_* when POSTGRES_HOST is set (and leaves the tables there);
-otherwise starts an embedded PostgreSQL under the work directory.
+Uses the server named by POSTGRES_* when POSTGRES_HOST is set (and leaves the tables there),
+refusing one whose tables already hold rows; otherwise starts an embedded PostgreSQL under the
+work directory and recreates its demo database empty. Console lines by default, also when piped
+(the demo is the laptop path); ``--log-format json`` gives the pod's JSON lines.
 """
 
 from __future__ import annotations
@@ -12,23 +14,41 @@ import os
 import time
 from pathlib import Path
 
+import psycopg
 import structlog
 
 from workbench import cli
 from workbench.config import PostgresSettings, dbt_project_dir
 from workbench.db import connect
 from workbench.demo import summary as summary_mod
-from workbench.demo.embedded import start_embedded
+from workbench.demo.existing import refusal_message, relations_with_rows
 from workbench.demo.scoring import read_ground_truth, score
+from workbench.run.exit_codes import ExitCode
 
 log = structlog.get_logger("workbench.demo")
+DEFAULT_LOG_FORMAT = "console"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workdir", default=".demo", help="data, embedded database, summary")
-    parser.add_argument("--transactions", type=int, default=120_000)
-    parser.add_argument("--bad-share", default="0.02", help="share of bad records (0..0.5)")
-    parser.add_argument("--seed", default="42")
+    parser.add_argument(
+        "--workdir",
+        default=".demo",
+        help="where the sample data, the embedded database and summary.json go (default .demo)",
+    )
+    parser.add_argument(
+        "--transactions",
+        type=int,
+        default=120_000,
+        help="how many sample transactions to generate (default 120000)",
+    )
+    parser.add_argument(
+        "--bad-share",
+        default="0.02",
+        help="share of bad records silver must reject, 0..0.5 (default 0.02)",
+    )
+    parser.add_argument(
+        "--seed", default="42", help="random seed: the same seed gives the same data (default 42)"
+    )
     parser.add_argument("--skip-docs", action="store_true", help="do not generate dbt docs")
 
 
@@ -66,8 +86,19 @@ def execute(args: argparse.Namespace) -> int:
     if PostgresSettings.configured():
         settings = PostgresSettings.from_env()
         log.info("demo.database", mode="configured", target=settings.describe())
+        try:
+            with connect(settings) as conn:
+                occupied = relations_with_rows(conn)
+        except psycopg.Error as exc:
+            log.error("demo.database_unreachable", target=settings.describe(), error=str(exc))
+            return int(ExitCode.RUNTIME_ERROR)
+        if occupied:
+            log.error("demo.database_not_empty", error=refusal_message(settings.dbname, occupied))
+            return int(ExitCode.CONFIGURATION_ERROR)
         return _pipeline(args, settings, workdir, started)
-    settings, server = start_embedded(workdir / "pgdata")
+    from workbench.demo.embedded import start_embedded  # pgserver: only when it is needed
+
+    settings, server = start_embedded(workdir)
     log.info("demo.database", mode="embedded", target=settings.describe())
     try:
         code = _pipeline(args, settings, workdir, started)
@@ -87,7 +118,7 @@ def _pipeline(
     tests: dict[str, int] = {}
     for title, argv in _steps(args, data_dir):
         log.info("demo.step", step=title)
-        code = cli.main(argv)
+        code = cli.main([*argv, "--log-format", args.log_format])
         if argv[0] == "run":
             run_exit = code
             tests = summary_mod.test_results(target / "run_results.json")
@@ -103,7 +134,7 @@ def _pipeline(
             anomalies=score(
                 read_ground_truth(data_dir / "anomalies.csv"), summary_mod.flagged_anomalies(conn)
             ),
-            docs_path="" if args.skip_docs else str(target / "index.html"),
+            docs_path="" if args.skip_docs else str(target / "static_index.html"),
             elapsed_seconds=time.monotonic() - started,
         )
     (workdir / "summary.json").write_text(json.dumps(result.as_dict(), indent=2) + "\n")

@@ -22,6 +22,10 @@ MODELS_BY_LAYER: dict[str, tuple[str, ...]] = {
 }
 
 
+# How a user serves the docs after the demo; the README says the same.
+DOCS_SERVE_COMMAND = "make docs"
+
+
 @dataclass
 class DemoSummary:
     rows: dict[str, int] = field(default_factory=dict)
@@ -106,6 +110,10 @@ def render(summary: DemoSummary) -> str:
             f"Anomalies: {a.flagged} flagged, {a.injected} injected, {a.true_positives} matched "
             f"(recall {a.recall:.0%}, precision {a.precision:.0%})"
         )
-    lines.append(f"Docs: {summary.docs_path}")
+    if summary.docs_path:
+        lines.append(f"Docs: {summary.docs_path} (one file: open it in a browser)")
+        lines.append(f"  or browse them served: {DOCS_SERVE_COMMAND}")
+    else:
+        lines.append("Docs: not generated (--skip-docs)")
     lines.append(f"Elapsed: {summary.elapsed_seconds:.0f} s")
     return "\n".join(lines)

@@ -26,9 +26,11 @@ from workbench.docs.generate import (
 from workbench.docs.location import S3Location
 from workbench.docs.publish import PublishError, plan_files, publish
 from workbench.docs.s3client import make_s3_client
+from workbench.docs.serve import DEFAULT_PORT, make_server, missing_site_files, serve
 from workbench.docs.version import default_version_id, validate_version_id
 from workbench.preparsed import PARTIAL_PARSE_ENV, reuse_blockers
 from workbench.run.exit_codes import ExitCode
+from workbench.run.signals import sigterm_as_interrupt
 
 log = structlog.get_logger("workbench.docs")
 
@@ -57,10 +59,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="",
         help="name of the versioned prefix (default: UTC timestamp + workflow uid, or random)",
     )
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="serve the docs already generated in the target path on http://127.0.0.1 "
+        "(like `dbt docs serve`; nothing is generated; Ctrl-C stops it)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port for --serve (default {DEFAULT_PORT}; 0 picks a free one)",
+    )
 
 
 def execute(args: argparse.Namespace) -> int:
     _configure_logging()
+    if args.serve:
+        return _serve(args)
     try:
         location = S3Location.parse(args.publish) if args.publish else None
         version_id = validate_version_id(args.version_id) if args.version_id else ""
@@ -88,6 +104,35 @@ def execute(args: argparse.Namespace) -> int:
         if location is None:
             return int(ExitCode.SUCCESS)
         return _publish(docs, location, version_id)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    if args.publish:
+        log.error("docs_invalid_arguments", error="--serve and --publish do not combine")
+        return int(ExitCode.CONFIGURATION_ERROR)
+    target_path = resolve_target_path(args.target_path, dbt_project_dir(), os.environ)
+    missing = missing_site_files(target_path)
+    if missing:
+        log.error(
+            "docs_not_generated",
+            target_path=str(target_path),
+            missing=missing,
+            hint="run `workbench docs` first (it needs the database for the catalog)",
+        )
+        return int(ExitCode.CONFIGURATION_ERROR)
+    try:
+        server = make_server(target_path, args.port)
+    except OSError as exc:
+        log.error("docs_serve_failed", port=args.port, error=str(exc), hint="try --port 0")
+        return int(ExitCode.CONFIGURATION_ERROR)
+
+    def ready(url: str) -> None:
+        log.info("docs_serving", url=url, directory=str(target_path), stop="Ctrl-C")
+
+    with sigterm_as_interrupt():
+        serve(server, ready)
+    log.info("docs_serve_stopped")
+    return int(ExitCode.SUCCESS)
 
 
 def _publish(docs: GeneratedDocs, location: S3Location, version_id: str) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 import psycopg
@@ -17,6 +18,7 @@ from workbench.observability.logging import ensure_logging_configured
 from workbench.observability.metrics import MetricsPusher
 from workbench.preparsed import PARTIAL_PARSE_ENV
 from workbench.run.artifacts import artifacts_configured, publish_artifacts
+from workbench.run.console import ConsoleReport
 from workbench.run.exit_codes import ExitCode, classify_database_error
 from workbench.run.invocation import Publisher, run_layer
 from workbench.run.outputs import OutputWriter
@@ -106,6 +108,9 @@ def execute(args: argparse.Namespace) -> int:
     outputs = OutputWriter.from_env()
     if outputs is not None:
         publishers.append(outputs)
+    console = None
+    if getattr(args, "log_format", "json") == "console":
+        console = ConsoleReport(sys.stderr, progress_bar=sys.stderr.isatty())
     with sigterm_as_interrupt():
         result = run_layer(
             params,
@@ -116,5 +121,6 @@ def execute(args: argparse.Namespace) -> int:
             ProgressFile.from_env(),
             resume,
             UnchangedCheck(project_dir, manifest_candidates(project_dir), force=args.force),
+            console,
         )
     return result.exit_code

@@ -126,6 +126,9 @@ class BuildOutcome:
     nodes: list[NodeResult] = field(default_factory=list)
     dbt_invocation_id: str | None = None
     completed: bool = False  # dbt produced a run result (it got as far as executing nodes)
+    # unique_id -> the project folder the node is defined in (its fqn[1]: bronze, silver, ...)
+    folders: dict[str, str] = field(default_factory=dict)
+    parents: dict[str, tuple[str, ...]] = field(default_factory=dict)  # unique_id -> depends_on
 
 
 @dataclass
@@ -161,6 +164,11 @@ def run_dbt_build(
     if run_results is not None:
         outcome.completed = True
         for entry in run_results:
+            fqn = getattr(entry.node, "fqn", None) or []
+            if len(fqn) > 1:
+                outcome.folders[entry.node.unique_id] = str(fqn[1])
+            depends_on = getattr(getattr(entry.node, "depends_on", None), "nodes", None) or []
+            outcome.parents[entry.node.unique_id] = tuple(str(uid) for uid in depends_on)
             if entry.node.unique_id not in collector.nodes:
                 node = node_from_run_result(entry)
                 collector.nodes[node.unique_id] = node

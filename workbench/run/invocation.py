@@ -18,6 +18,7 @@ from workbench.db import connect
 from workbench.docs.generate import resolve_target_path
 from workbench.observability.records import InvocationResult, NodeResult
 from workbench.preparsed import PARTIAL_PARSE_ENV, reuse_blockers
+from workbench.run.console import ConsoleReport
 from workbench.run.dbt_build import build_args, retry_args, run_dbt_build
 from workbench.run.exit_codes import (
     ExitCode,
@@ -54,6 +55,8 @@ class _Progress:
     error: str | None = None
     nodes: list[NodeResult] = field(default_factory=list)
     dbt_invocation_id: str | None = None
+    folders: dict[str, str] = field(default_factory=dict)
+    parents: dict[str, tuple[str, ...]] = field(default_factory=dict)
     log: BoundLogger = field(default_factory=lambda: log)
     progress_file: ProgressFile | None = None  # Argo's ARGO_PROGRESS_FILE, when set
     resume: ResumePoint | None = None  # a failed attempt this run retries with `dbt retry`
@@ -61,6 +64,7 @@ class _Progress:
     unchanged: UnchangedCheck | None = None  # skips the build when nothing is new
     fingerprint: str | None = None
     nothing_new: bool = False
+    console: ConsoleReport | None = None  # a person's terminal: progress bar, not node events
 
 
 def _log_node(logger: BoundLogger, layer: str, node: NodeResult) -> None:
@@ -93,11 +97,21 @@ def _build(params: RunParams, project_dir: Path, progress: _Progress) -> None:
     logger = progress.log
     _log_preparsed_reuse(logger, params)
     progress_file = progress.progress_file
+    console = progress.console
 
     def on_node(node: NodeResult) -> None:
-        _log_node(logger, params.layer, node)
+        if console is not None:
+            console.node(node)
+        else:
+            _log_node(logger, params.layer, node)
         if progress_file is not None:
             progress_file.node_finished()
+
+    def on_start(total: int) -> None:
+        if progress_file is not None:
+            progress_file.start(total)
+        if console is not None:
+            console.start(total)
 
     target = resolve_target_path(None, project_dir, os.environ)
     args = build_args(params, project_dir)
@@ -113,9 +127,10 @@ def _build(params: RunParams, project_dir: Path, progress: _Progress) -> None:
     outcome = run_dbt_build(
         args,
         on_node,
-        on_start=progress_file.start if progress_file is not None else None,
+        on_start=on_start,
     )
     progress.nodes, progress.dbt_invocation_id = outcome.nodes, outcome.dbt_invocation_id
+    progress.folders, progress.parents = outcome.folders, outcome.parents
     progress.exit_code = classify_build(
         success=outcome.success,
         exception=outcome.exception,
@@ -217,6 +232,7 @@ def run_layer(
     progress_file: ProgressFile | None = None,
     resume: ResumePoint | None = None,
     unchanged: UnchangedCheck | None = None,
+    console: ConsoleReport | None = None,
 ) -> InvocationResult:
     invocation_id = str(uuid.uuid4())
     present = {key: value for key, value in labels.items() if value}
@@ -225,6 +241,7 @@ def run_layer(
         progress_file=progress_file,
         resume=resume,
         unchanged=unchanged,
+        console=console,
     )
     _locked_build(params, settings, project_dir, progress)
     result = InvocationResult(
@@ -250,7 +267,10 @@ def run_layer(
     )
     for publish in publishers:
         publish(result, settings)
-    _log_invocation(progress.log, result)
+    if console is not None:
+        console.finish(result, progress.folders, progress.parents)
+    else:
+        _log_invocation(progress.log, result)
     return result
 
 

@@ -1,0 +1,126 @@
+"""What `workbench run` shows a person: a progress bar over dbt's nodes, then one line per layer.
+
+Used only for the console log format; pods and `--log-format json` get one JSON event per node
+instead. A failing node is printed as it finishes (with dbt's message), so nothing that the
+JSON stream would say about a failure is hidden here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Never, TextIO
+
+from tqdm import tqdm
+
+from workbench.observability.records import InvocationResult, NodeResult
+from workbench.run.lock import LOCK_ORDER
+
+SEEDS_GROUP = "seeds"  # seeds and their tests: defined outside the layer folders
+_MESSAGE_LIMIT = 160
+
+
+@dataclass
+class ConsoleReport:
+    stream: TextIO
+    progress_bar: bool
+    _bar: tqdm[Never] | None = field(default=None, init=False)
+
+    def start(self, total: int) -> None:
+        if self.progress_bar and self._bar is None:
+            self._bar = tqdm(
+                total=total, unit="node", desc="dbt build", leave=False, file=self.stream
+            )
+
+    def node(self, node: NodeResult) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+        if node.failed:
+            self._write(failure_line(node))
+
+    def finish(
+        self,
+        result: InvocationResult,
+        folders: Mapping[str, str],
+        parents: Mapping[str, tuple[str, ...]],
+    ) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        for line in layer_lines(result.nodes, folders, parents):
+            self._write(line)
+        self._write(closing_line(result))
+
+    def _write(self, line: str) -> None:
+        if self._bar is not None:
+            self._bar.write(line, file=self.stream)
+        else:
+            print(line, file=self.stream, flush=True)
+
+
+def failure_line(node: NodeResult) -> str:
+    message = " ".join((node.message or "").split())
+    if len(message) > _MESSAGE_LIMIT:
+        message = message[: _MESSAGE_LIMIT - 1] + "…"
+    return f"  {node.status.upper()} {node.resource_type} {node.name}: {message}".rstrip(": ")
+
+
+def group_of(
+    unique_id: str, folders: Mapping[str, str], parents: Mapping[str, tuple[str, ...]]
+) -> str:
+    """The layer folder a node is defined in; for a test outside them (a singular test in
+    tests/), the last layer it reads from, which is when dbt build can run it."""
+    folder = folders.get(unique_id, "")
+    if folder in LOCK_ORDER:
+        return folder
+    read = {folders.get(parent, "") for parent in parents.get(unique_id, ())}
+    layers = [layer for layer in LOCK_ORDER if layer in read]
+    return layers[-1] if layers else SEEDS_GROUP
+
+
+def layer_lines(
+    nodes: tuple[NodeResult, ...],
+    folders: Mapping[str, str],
+    parents: Mapping[str, tuple[str, ...]],
+) -> list[str]:
+    """One line per layer, in layer order: models by status, tests by status, wall time."""
+    groups: dict[str, list[NodeResult]] = {}
+    for node in nodes:
+        groups.setdefault(group_of(node.unique_id, folders, parents), []).append(node)
+    order = (SEEDS_GROUP, *LOCK_ORDER)
+    return [_layer_line(name, groups[name]) for name in order if name in groups]
+
+
+def _layer_line(name: str, nodes: list[NodeResult]) -> str:
+    built = Counter(node.status for node in nodes if not node.is_test)
+    tested = Counter(node.status for node in nodes if node.is_test)
+    parts = []
+    if built:
+        parts.append(f"{sum(built.values())} built ({_tally(built)})")
+    if tested:
+        parts.append(f"{sum(tested.values())} tests ({_tally(tested)})")
+    return f"  {name:<13} {', '.join(parts):<58} {_wall_seconds(nodes):6.1f} s"
+
+
+def _tally(counts: Counter[str]) -> str:
+    return ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+
+
+def _wall_seconds(nodes: list[NodeResult]) -> float:
+    starts = [node.started_at for node in nodes if node.started_at is not None]
+    ends = [node.finished_at for node in nodes if node.finished_at is not None]
+    if not starts or not ends:
+        return sum(node.duration_seconds for node in nodes)
+    first: datetime = min(starts)
+    return (max(ends) - first).total_seconds()
+
+
+def closing_line(result: InvocationResult) -> str:
+    verdict = "ok" if result.success else "FAILED"
+    line = (
+        f"dbt build {result.selection}: {verdict}, {len(result.nodes)} nodes in "
+        f"{result.duration_seconds:.1f} s (exit {result.exit_code})"
+    )
+    return f"{line}: {result.error}" if result.error else line
