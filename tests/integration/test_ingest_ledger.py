@@ -165,3 +165,23 @@ def test_deleting_a_files_rows_and_its_ledger_row_lands_it_again(
         )
     assert _ingest(path) == 0
     assert _rows(db, "select source_row from raw.transactions order by 1") == [(1,), (2,)]
+
+
+def test_the_same_bytes_under_another_path_are_another_file(
+    db: dict[str, str], tmp_path: Path
+) -> None:
+    """What the README says the ledger keys on: a file is its path plus the hash of its bytes.
+    A copy under another name lands again, each record with its own source_file (silver keeps
+    one version per transaction_id); the same path with the same bytes is skipped."""
+    first, copy = tmp_path / "drop-1.jsonl", tmp_path / "drop-1-resent.jsonl"
+    first.write_bytes(_line(1) + _line(2))
+    copy.write_bytes(first.read_bytes())
+    assert _ingest(first) == 0
+    assert _ingest(first) == 0
+    assert _ingest(copy) == 0
+    assert _rows(
+        db, "select source_file, count(*) from raw.transactions group by 1 order by 1"
+    ) == [(str(copy), 2), (str(first), 2)]
+    ledger = _rows(db, "select source_file, file_sha256 from raw.ingest_files order by 1")
+    assert [name for name, _ in ledger] == [str(copy), str(first)]
+    assert ledger[0][1] == ledger[1][1]

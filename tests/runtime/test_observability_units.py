@@ -289,3 +289,4 @@ def test_a_test_outside_the_layer_folders_counts_in_the_last_layer_it_reads() ->
     assert group_of("test.p.reconciliation", folders, parents) == "silver"
     assert group_of("test.p.not_null_mapping", folders, parents) == "seeds"
     assert group_of("model.p.bronze_t", folders, parents) == "bronze"
+    assert group_of("operation.p.p-on-run-end-0", folders, parents) == "hooks"

@@ -19,6 +19,7 @@ from workbench.observability.records import InvocationResult, NodeResult
 from workbench.run.lock import LOCK_ORDER
 
 SEEDS_GROUP = "seeds"  # seeds and their tests: defined outside the layer folders
+HOOKS_GROUP = "hooks"  # on-run-start / on-run-end (the test_failures views)
 _MESSAGE_LIMIT = 160
 
 
@@ -72,6 +73,8 @@ def group_of(
 ) -> str:
     """The layer folder a node is defined in; for a test outside them (a singular test in
     tests/), the last layer it reads from, which is when dbt build can run it."""
+    if unique_id.startswith("operation."):
+        return HOOKS_GROUP
     folder = folders.get(unique_id, "")
     if folder in LOCK_ORDER:
         return folder
@@ -89,7 +92,7 @@ def layer_lines(
     groups: dict[str, list[NodeResult]] = {}
     for node in nodes:
         groups.setdefault(group_of(node.unique_id, folders, parents), []).append(node)
-    order = (SEEDS_GROUP, *LOCK_ORDER)
+    order = (SEEDS_GROUP, *LOCK_ORDER, HOOKS_GROUP)
     return [_layer_line(name, groups[name]) for name in order if name in groups]
 
 
