@@ -170,6 +170,12 @@ COVERED: dict[str, str] = {
     "pytest -q -p no:cacheprovider tests/manifests tests/test_submit.py": "the suite itself",
     "pytest -q tests/test_image_dockerfile.py tests/test_docs_publish.py"
     " tests/integration/test_docs_generate.py": "the suite itself",
+    'curl -fsS -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json"'
+    ' -d \'{"layer": "gold"}\''
+    " http://dbt-workbench-webhook-eventsource-svc.dbt-workbench.svc:12000/dbt-workbench/run": (
+        "tests/manifests/test_webhook.py (replays this request through the rendered EventSource"
+        " and Sensor; the Service exists only in a cluster)"
+    ),
     "aws s3 cp --recursive s3://my-bucket/scout-docs/runs/gold/latest/artifacts/ state/": "the"
     " AWS CLI is no dependency of this project; tests/runtime/test_run_artifacts.py pins the"
     " runs/<layer>/latest/artifacts/ layout it downloads",
@@ -234,16 +240,19 @@ def check_argo_submit(command: str) -> None:
 
 
 def check_helm(command: str) -> None:
-    """`helm install|upgrade` rendered with `helm template` and the same arguments."""
+    """`helm install|upgrade [--install]` rendered with `helm template` and the same arguments."""
     words = shlex.split(command)
     assert words[0] == "helm" and words[1] in {"install", "upgrade"}
+    arguments = [word for word in words[2:] if word != "--install"]
     subprocess.run(
-        [str(HELM), "template", *words[2:]], cwd=PROJECT_ROOT, capture_output=True, check=True
+        [str(HELM), "template", *arguments], cwd=PROJECT_ROOT, capture_output=True, check=True
     )
 
 
 def check_kubectl_secret(command: str) -> None:
-    words = shlex.split(command)
+    """`kubectl create secret generic` runs offline with --dry-run=client and holds exactly the
+    keys the command names (a `$(…)` value is left for the shell; here it is a placeholder)."""
+    words = shlex.split(command.replace('"$(openssl rand -hex 32)"', "placeholder"))
     done = subprocess.run(
         [str(KUBECTL), *words[1:], "--dry-run=client", "-o", "yaml"],
         capture_output=True,
@@ -252,8 +261,18 @@ def check_kubectl_secret(command: str) -> None:
     )
     secret = yaml.safe_load(done.stdout)
     assert secret["kind"] == "Secret"
-    env_names = {"POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_USER", "POSTGRES_PASSWORD"}
-    assert env_names | {"POSTGRES_DB", "POSTGRES_SSLMODE"} == set(secret["data"])
+    named = {word.split("=", 2)[1] for word in words if word.startswith("--from-literal=")}
+    assert set(secret["data"]) == named
+
+
+def check_token_lookup(command: str) -> None:
+    """Reads back the key of the Secret the same page creates (no API server here)."""
+    match = re.search(r"get secret (\S+) -o jsonpath='\{\.data\.(\w+)\}'", command)
+    assert match, command
+    name, key = match.groups()
+    deploy = (PROJECT_ROOT / "docs" / "deploy.md").read_text()
+    assert f"create secret generic {name}" in deploy
+    assert f"--from-literal={key}=" in deploy
 
 
 def check_kubectl_apply(command: str) -> None:
@@ -354,6 +373,13 @@ CHECKED.update(
         "helm upgrade dbt-workbench charts/dbt-workbench -n dbt-workbench"
         " -f deploy/values-prod.yaml": check_helm,
         "kubectl apply -n argocd -f deploy/argocd/": check_kubectl_apply,
+        "kubectl -n dbt-workbench create secret generic dbt-workbench-webhook-token"
+        ' --from-literal=token="$(openssl rand -hex 32)"': check_kubectl_secret,
+        "helm upgrade --install dbt-workbench charts/dbt-workbench -n dbt-workbench"
+        " --set events.enabled=true"
+        " --set events.webhook.authSecret.name=dbt-workbench-webhook-token": check_helm,
+        'TOKEN="$(kubectl -n dbt-workbench get secret dbt-workbench-webhook-token'
+        " -o jsonpath='{.data.token}' | base64 -d)\"": check_token_lookup,
         "skaffold dev": check_skaffold,
         "skaffold run": check_skaffold,
         "skaffold render -p prod-values": check_skaffold,
