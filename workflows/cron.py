@@ -12,7 +12,6 @@ from workflows.template import TEMPLATE_NAME_PLACEHOLDER
 # A missed start older than this is skipped (a later tick will run instead).
 STARTING_DEADLINE_SECONDS = 600
 SUCCESSFUL_HISTORY = 3
-FAILED_HISTORY = 5
 
 
 def cron_name_placeholder(job: Job) -> str:
@@ -44,7 +43,7 @@ def build_cron_workflow(job: Job) -> CronWorkflow:
         concurrency_policy="Forbid",
         starting_deadline_seconds=STARTING_DEADLINE_SECONDS,
         successful_jobs_history_limit=SUCCESSFUL_HISTORY,
-        failed_jobs_history_limit=FAILED_HISTORY,
+        failed_jobs_history_limit=job.failed_history_limit,
         workflow_template_ref=WorkflowTemplateRef(name=TEMPLATE_NAME_PLACEHOLDER),
         entrypoint=None if job.entrypoint == RUN_ENTRYPOINT else job.entrypoint,
         arguments=_arguments(job) or None,

@@ -33,11 +33,16 @@ DOCS_LOCK = "docs"
 # Scout Retail stores trade in the Philippines; schedules read as local wall-clock times.
 DEFAULT_TIMEZONE = "Asia/Manila"
 
+OFF_SCHEDULE_FAILURES = 3
 RUN_ENTRYPOINT = "dbt-run"
 DOCS_ENTRYPOINT = "docs-publish"
 
 HOUR = 3600
 DAY = 24 * HOUR
+
+# How long finished Workflows stay (ttlStrategy): successes a day, failures a week for a look.
+SECONDS_AFTER_SUCCESS = DAY
+SECONDS_AFTER_FAILURE = 7 * DAY
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,14 @@ class Job:
     @property
     def scheduled(self) -> bool:
         return bool(self.schedules)
+
+    @property
+    def failed_history_limit(self) -> int:
+        """Failed Workflows a CronWorkflow keeps: every failed run of its default schedule
+        until the TTL deletes it (the cron deletes the oldest beyond its limit), plus a few
+        off-schedule `argo submit --from cronwf` runs."""
+        runs_within_ttl = -(-SECONDS_AFTER_FAILURE // self.interval_seconds)
+        return runs_within_ttl + OFF_SCHEDULE_FAILURES
 
     @property
     def stale_after_seconds(self) -> int:

@@ -10,12 +10,9 @@ from __future__ import annotations
 from hera.workflows import (
     Artifact,
     Container,
-    Counter,
     EmptyDirVolume,
     Env,
     FieldEnv,
-    Gauge,
-    Label,
     NoneArchiveStrategy,
     Parameter,
     SecretEnvFrom,
@@ -41,9 +38,12 @@ from workflows.layers import (
     ON_DEMAND_RETRY_LIMIT,
     ON_DEMAND_TIMEOUT_SECONDS,
     RUN_ENTRYPOINT,
+    SECONDS_AFTER_FAILURE,
+    SECONDS_AFTER_SUCCESS,
 )
 from workflows.mutexes import workflow_synchronization
 from workflows.retries import retry_strategy
+from workflows.run_metrics import workflow_metrics
 
 # Hera checks name lengths, so names are set to the Helm fullname by the renderer.
 TEMPLATE_NAME_PLACEHOLDER = "dbt-workbench"
@@ -139,24 +139,6 @@ def _aws_secret() -> SecretEnvFrom:
     return SecretEnvFrom(name=helm.value(".Values.docs.awsSecret | quote"), optional=True)
 
 
-def _run_metrics(layer: str) -> list[Gauge | Counter]:
-    return [
-        Gauge(
-            name="dbt_workbench_pod_duration_seconds",
-            help="Duration of the last dbt Workbench pod run, by layer.",
-            labels=[Label(key="layer", value=layer)],
-            realtime=False,
-            value="{{duration}}",
-        ),
-        Counter(
-            name="dbt_workbench_pod_runs",
-            help="dbt Workbench pod runs by layer and final status.",
-            labels=[Label(key="layer", value=layer), Label(key="status", value="{{status}}")],
-            value="1",
-        ),
-    ]
-
-
 def _dbt_run_container() -> Container:
     return Container(
         name=RUN_ENTRYPOINT,
@@ -194,7 +176,6 @@ def _dbt_run_container() -> Container:
             EmptyDirVolume(name="outputs", mount_path=OUTPUTS_DIR, size_limit=Quantity("1Mi")),
         ],
         outputs=[*run_output_parameters(), run_results_artifact()],
-        metrics=_run_metrics("{{inputs.parameters.layer}}"),
     )
 
 
@@ -209,7 +190,6 @@ def _docs_publish_container() -> Container:
         env_from=[_postgres_secret(), _aws_secret()],
         security_context=_restricted_container_context(),
         volumes=_scratch_volumes(),
-        metrics=_run_metrics("docs"),
     )
 
 
@@ -256,10 +236,13 @@ def build_workflow_template() -> WorkflowTemplate:
         retry_strategy=retry_strategy(ON_DEMAND_RETRY_LIMIT, ON_DEMAND_TIMEOUT_SECONDS),
         # Which layers the run touches, as Argo mutexes (see workflows.mutexes).
         synchronization=workflow_synchronization(),
+        metrics=workflow_metrics(),
         active_deadline_seconds=ON_DEMAND_TIMEOUT_SECONDS,
         # Successful pods go at once; failed pods (and their logs) stay until the TTL below.
         pod_gc=PodGC(strategy="OnPodSuccess"),
-        ttl_strategy=TTLStrategy(seconds_after_success=24 * 3600, seconds_after_failure=7 * 86400),
+        ttl_strategy=TTLStrategy(
+            seconds_after_success=SECONDS_AFTER_SUCCESS, seconds_after_failure=SECONDS_AFTER_FAILURE
+        ),
     ) as template:
         _dbt_run_container()
         _docs_publish_container()

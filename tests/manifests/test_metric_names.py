@@ -1,8 +1,11 @@
-"""Alert rules and the dashboard only query metrics that something actually exports.
+"""Alert rules, the dashboard, NOTES.txt and the docs only name metrics that something exports.
 
 dbt_workbench_* names must be in the runtime's push registry (workbench.observability.metrics);
-argo_workflows_* names must be custom metrics of the rendered WorkflowTemplate as the Argo
-controller exports them (prefix argo_workflows_, counters with _total).
+argo_workflows_* names must be custom metrics of the rendered WorkflowTemplate as the Argo v4
+controller exports them: argo-workflows v4.1.2 util/telemetry/exporter_prometheus.go:42-47
+builds the Prometheus exporter with WithNamespace(namespace) and
+UnderscoreEscapingWithoutSuffixes (so `argo_workflows_<name>`, and no `_total` or unit suffix
+on a counter), the namespace being "argo_workflows" (workflow/controller/controller.go:253-255).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.manifests import chart
+from tests.manifests.argo_expr import replace_expression_tags
 from workbench.observability.metrics import build_registry
 from workbench.observability.records import InvocationResult, NodeResult
 
@@ -97,14 +101,17 @@ def _runtime_metric_names() -> set[str]:
     return {family.name for family in registry.collect()}
 
 
-def _argo_metric_names(docs: list[dict[str, Any]]) -> set[str]:
+def _argo_metrics(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     (template,) = chart.by_kind(docs, "WorkflowTemplate")
-    names = set()
-    for step in template["spec"]["templates"]:
-        for metric in step.get("metrics", {}).get("prometheus", []):
-            suffix = "_total" if "counter" in metric else ""
-            names.add(f"{ARGO_PREFIX}{metric['name']}{suffix}")
-    return names
+    spec = template["spec"]
+    metrics = list(spec.get("metrics", {}).get("prometheus", []))
+    for step in spec["templates"]:
+        metrics += step.get("metrics", {}).get("prometheus", [])
+    return metrics
+
+
+def _argo_metric_names(docs: list[dict[str, Any]]) -> set[str]:
+    return {f"{ARGO_PREFIX}{metric['name']}" for metric in _argo_metrics(docs)}
 
 
 def _dashboard_queries(node: Any) -> Iterator[str]:
@@ -149,3 +156,65 @@ def test_every_queried_metric_is_exported(
     exported = _runtime_metric_names() | _argo_metric_names(everything_on_docs)
     assert used, expressions
     assert sorted(used - exported) == []
+    if source == "dashboard":
+        assert used & _argo_metric_names(everything_on_docs)  # the Argo panels query them
+
+
+# A metric name as prose writes it: the runtime's family prefix or Argo's export prefix.
+_PROSE_METRIC = re.compile(
+    r"\b(?:argo_workflows_dbt_workbench|dbt_workbench)_[a-z0-9_]*[a-z0-9](?:_\*|\b)"
+)
+PROSE = [
+    chart.CHART_DIR / "templates" / "NOTES.txt",
+    chart.REPO_ROOT / "README.md",
+    *sorted((chart.REPO_ROOT / "docs").glob("*.md")),
+]
+
+
+def test_every_metric_named_in_notes_and_docs_is_exported(
+    everything_on_docs: list[dict[str, Any]],
+) -> None:
+    """A name with a `*` (`dbt_workbench_run_*`) stands for a family and is checked as a prefix;
+    the Argo names must be the argo_workflows_-prefixed ones (a bare custom-metric name is what
+    the template says, not what Prometheus has)."""
+    exported = _runtime_metric_names() | _argo_metric_names(everything_on_docs)
+    declared = {metric["name"] for metric in _argo_metrics(everything_on_docs)}
+    named: dict[str, set[str]] = {}
+    for path in PROSE:
+        for match in _PROSE_METRIC.finditer(path.read_text(encoding="utf-8")):
+            named.setdefault(match.group(), set()).add(path.name)
+    assert len(named) >= 8
+    unknown = {}
+    for name, where in named.items():
+        family = name.removesuffix("*")
+        families = [e for e in exported if e.startswith(family)] if name.endswith("*") else []
+        if name not in exported and name not in declared and not families:
+            unknown[name] = sorted(where)
+    assert unknown == {}
+
+
+def test_run_level_argo_metrics_are_workflow_level_and_labelled_by_layer(
+    default_docs: list[dict[str, Any]],
+) -> None:
+    """Workflow-level metrics are computed once, when the Workflow completes, with
+    workflow.status set (workflow/controller/operator.go:580-584) and workflow.duration set
+    (operator.go:2826). Template-level ones are computed for each attempt
+    (operator.go:2493-2497) and again for the retry node (operator.go:2476-2483)."""
+    (template,) = chart.by_kind(default_docs, "WorkflowTemplate")
+    spec = template["spec"]
+    assert all("metrics" not in step for step in spec["templates"])
+    metrics = {m["name"]: m for m in spec["metrics"]["prometheus"]}
+    runs = metrics["dbt_workbench_workflow_runs"]
+    duration = metrics["dbt_workbench_workflow_duration_seconds"]
+    assert runs["counter"] == {"value": "1"}
+    assert duration["gauge"] == {"realtime": False, "value": "{{workflow.duration}}"}
+    for metric in (runs, duration):
+        labels = {label["key"]: label["value"] for label in metric["labels"]}
+        assert labels["status"] == "{{workflow.status}}"
+        for entrypoint, layer, expected in [
+            ("dbt-run", "gold", "gold"),
+            ("dbt-run", "maintenance", "maintenance"),
+            ("docs-publish", "silver", "docs"),  # the docs run keeps the default layer value
+        ]:
+            scope = {"workflow.mainEntrypoint": entrypoint, "workflow.parameters.layer": layer}
+            assert replace_expression_tags(labels["layer"], scope) == expected
