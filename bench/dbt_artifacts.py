@@ -24,3 +24,16 @@ def first_log_event_at(log_file: Path) -> float | None:
                 continue
             return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
     return None
+
+
+def seconds_by_kind(target_dir: Path) -> dict[str, float]:
+    """dbt's execution_time summed per kind of node: models (and seeds) vs data/unit tests."""
+    results = json.loads((target_dir / "run_results.json").read_text())["results"]
+    totals = {"models": 0.0, "tests": 0.0}
+    for result in results:
+        kind = result["unique_id"].split(".", 1)[0]
+        if kind in ("model", "seed", "snapshot"):
+            totals["models"] += float(result["execution_time"])
+        elif kind in ("test", "unit_test"):
+            totals["tests"] += float(result["execution_time"])
+    return totals
