@@ -392,6 +392,9 @@ CHECKED.update(
         "python -m bench --scale 1000000 --big-scale 0 --repeats 3": check_bench,
         "python -m bench --scale 200000 --big-scale 0 --repeats 3": check_bench,
         "python -m bench --only ingest --only startup": check_bench,
+        "python -m bench --only incremental --scale 1000000 --big-scale 0 --repeats 1": check_bench,
+        "python -m bench --only full_refresh --scale 1000000 --big-scale 0"
+        " --repeats 1": check_bench,
         "make image": check_image,
         "make image IMAGE=registry.example.com/data/dbt-runtime TAG=1.4.0": check_image,
         "CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt make image": check_image,
