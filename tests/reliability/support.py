@@ -26,7 +26,14 @@ MODEL_TABLES = {
 }
 # Columns stamped with the wall clock of the run that wrote them: equal data, different runs.
 RUN_TIME_COLUMNS = frozenset(
-    {"bronze_loaded_at", "last_bronze_loaded_at", "validated_at", "rejected_at"}
+    {
+        "bronze_loaded_at",
+        "last_bronze_loaded_at",
+        "validated_at",
+        "rejected_at",
+        "judged_at",
+        "silver_judged_through",
+    }
 )
 
 
