@@ -156,3 +156,20 @@ def workbench_executable() -> str:
     path = Path(sys.executable).parent / "workbench"
     assert path.exists(), f"{path} missing: run `uv sync --frozen` (make setup)"
     return str(path)
+
+
+def valid_sale(transaction_id: str) -> dict[str, object]:
+    """A transaction every silver rule accepts (product HP-001 of the reliability catalog)."""
+    return {
+        "transaction_id": transaction_id,
+        "transaction_date": "2024-05-06",
+        "store_id": "S-001",
+        "product_id": "HP-001",
+        "basket_id": f"B-{transaction_id}",
+        "category": "Beverages",
+        "quantity": 2,
+        "unit_price": "25.50",
+        "amount": "51.00",
+        "payment_method": "cash",
+        "status": "completed",
+    }

@@ -19,28 +19,13 @@ from tests.reliability.corpus.build import PRODUCTS_FILE
 from tests.reliability.support import (
     Database,
     subprocess_env,
+    valid_sale,
     workbench,
     workbench_env,
     workbench_executable,
 )
 
 pytestmark = pytest.mark.integration
-
-
-def _record(transaction_id: str) -> dict[str, object]:
-    return {
-        "transaction_id": transaction_id,
-        "transaction_date": "2024-05-06",
-        "store_id": "S-001",
-        "product_id": "HP-001",
-        "basket_id": f"B-{transaction_id}",
-        "category": "Beverages",
-        "quantity": 2,
-        "unit_price": "25.50",
-        "amount": "51.00",
-        "payment_method": "cash",
-        "status": "completed",
-    }
 
 
 def test_two_simultaneous_ingests_of_one_file_land_it_once(
@@ -88,11 +73,11 @@ def test_rows_committed_out_of_raw_id_order_still_reach_bronze_and_silver(
         assert workbench("ingest", str(PRODUCTS_FILE), "--entity", "products") == 0
     slow = db.connect()
     slow.autocommit = False
-    late = json.dumps(_record("LATE-1"))
+    late = json.dumps(valid_sale("LATE-1"))
     slow.execute(_LAND, (late, "/landing/big-batch.jsonl", 1, "slow", late))
     with db.connect() as quick:
         for i in range(3):
-            early = json.dumps(_record(f"QUICK-{i}"))
+            early = json.dumps(valid_sale(f"QUICK-{i}"))
             quick.execute(_LAND, (early, "/landing/webhook.jsonl", i + 1, "quick", early))
     selection = (
         "--select",

@@ -24,6 +24,7 @@ from tests.reliability.corpus.build import PRODUCTS_FILE
 from tests.reliability.support import (
     Database,
     subprocess_env,
+    valid_sale,
     workbench,
     workbench_env,
     workbench_executable,
@@ -47,22 +48,6 @@ where not exists (select 1 from bronze.bronze_transactions as b where b.raw_id =
 """
 
 
-def _sale(transaction_id: str) -> dict[str, object]:
-    return {
-        "transaction_id": transaction_id,
-        "transaction_date": "2024-05-06",
-        "store_id": "S-001",
-        "product_id": "HP-001",
-        "basket_id": f"B-{transaction_id}",
-        "category": "Beverages",
-        "quantity": 2,
-        "unit_price": "25.50",
-        "amount": "51.00",
-        "payment_method": "cash",
-        "status": "completed",
-    }
-
-
 def _queued_on_gate(db: Database) -> bool:
     return bool(
         db.scalar(
@@ -78,13 +63,13 @@ def test_a_bronze_landing_committed_mid_run_fails_no_reconciliation(
 ) -> None:
     db = Database(pg_env)
     with db.connect() as conn:
-        land(conn, "transactions", [_sale(f"FIRST-{i}") for i in range(3)], batch_id="first")
+        land(conn, "transactions", [valid_sale(f"FIRST-{i}") for i in range(3)], batch_id="first")
     with workbench_env(db, tmp_path):
         assert workbench("ingest", str(PRODUCTS_FILE), "--entity", "products") == 0
         assert workbench("run", "--layer", "bronze") == 0
         assert workbench("run", "--layer", "silver") == 0  # creates the gate table
     with db.connect() as conn:
-        land(conn, "transactions", [_sale(f"LATE-{i}") for i in range(2)], batch_id="late")
+        land(conn, "transactions", [valid_sale(f"LATE-{i}") for i in range(2)], batch_id="late")
 
     gate = db.connect()
     gate.autocommit = False

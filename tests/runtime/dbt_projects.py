@@ -71,3 +71,19 @@ def runner_env(pg_env: dict[str, str], project: Path, work: Path, **extra: str) 
     )
     env.update(extra)
     return env
+
+
+# A project where one model fails, its child is skipped and one test of a good model fails.
+FAILING_FILES = {
+    "models/good.sql": (
+        "{{ config(materialized='table') }}\n"
+        "select id, case when id % 2 = 0 then id end as maybe\n"
+        "from generate_series(1, 10) as id\n"
+    ),
+    "models/good.yml": (
+        "models:\n  - name: good\n    columns:\n      - name: id\n        data_tests: [unique]\n"
+        "      - name: maybe\n        data_tests: [not_null]\n"
+    ),
+    "models/broken.sql": "select no_such_column from (select 1 as id) as one_row\n",
+    "models/needs_broken.sql": "select * from {{ ref('broken') }}\n",
+}

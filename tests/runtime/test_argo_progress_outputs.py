@@ -20,25 +20,12 @@ from pathlib import Path
 import pytest
 
 from tests.runtime.cli_runs import run_workbench
-from tests.runtime.dbt_projects import runner_env, write_project
+from tests.runtime.dbt_projects import FAILING_FILES, runner_env, write_project
 from workbench.run.outputs import OUTPUT_NAMES
 from workbench.run.progress import ProgressFile, progress_line
 
 pytestmark = pytest.mark.integration
 
-FILES = {
-    "models/good.sql": (
-        "{{ config(materialized='table') }}\n"
-        "select id, case when id % 2 = 0 then id end as maybe\n"
-        "from generate_series(1, 10) as id\n"
-    ),
-    "models/good.yml": (
-        "models:\n  - name: good\n    columns:\n      - name: id\n        data_tests: [unique]\n"
-        "      - name: maybe\n        data_tests: [not_null]\n"
-    ),
-    "models/broken.sql": "select no_such_column from (select 1 as id) as one_row\n",
-    "models/needs_broken.sql": "select * from {{ ref('broken') }}\n",
-}
 ARGO_PROGRESS = re.compile(r"(\d+)/(\d+)")  # progress.go: N/M, integers
 
 
@@ -55,7 +42,7 @@ def _argo_progress(path: Path) -> tuple[int, int]:
 def test_a_failing_run_reports_progress_per_node_and_its_results_as_outputs(
     pg_env: dict[str, str], tmp_path: Path
 ) -> None:
-    project = write_project(tmp_path / "project", FILES)
+    project = write_project(tmp_path / "project", FAILING_FILES)
     progress, outputs = tmp_path / "argo" / "progress", tmp_path / "outputs"
     progress.parent.mkdir()
     env = runner_env(
@@ -87,7 +74,9 @@ def test_a_failing_run_reports_progress_per_node_and_its_results_as_outputs(
 
 
 def test_without_argo_variables_nothing_is_written(pg_env: dict[str, str], tmp_path: Path) -> None:
-    project = write_project(tmp_path / "project", {"models/good.sql": FILES["models/good.sql"]})
+    project = write_project(
+        tmp_path / "project", {"models/good.sql": FAILING_FILES["models/good.sql"]}
+    )
     run = run_workbench("run", "--layer", "silver", env=runner_env(pg_env, project, tmp_path))
     assert run.exit_code == 0, run.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["logs", "project", "target"]

@@ -16,7 +16,7 @@ import pytest
 
 from tests.pgcluster import TEST_PASSWORD
 from tests.runtime.cli_runs import CliRun, run_workbench
-from tests.runtime.dbt_projects import runner_env, write_project
+from tests.runtime.dbt_projects import FAILING_FILES, runner_env, write_project
 from tests.runtime.servers import Pushgateway
 
 pytestmark = pytest.mark.integration
@@ -26,19 +26,6 @@ CHILD_ID = "model.scout_retail.needs_broken"
 GOOD_ID = "model.scout_retail.good"
 FAILING_TEST_PREFIX = "test.scout_retail.not_null_good_maybe."
 
-FILES = {
-    "models/good.sql": (
-        "{{ config(materialized='table') }}\n"
-        "select id, case when id % 2 = 0 then id end as maybe\n"
-        "from generate_series(1, 10) as id\n"
-    ),
-    "models/good.yml": (
-        "models:\n  - name: good\n    columns:\n      - name: id\n        data_tests: [unique]\n"
-        "      - name: maybe\n        data_tests: [not_null]\n"
-    ),
-    "models/broken.sql": "select no_such_column from (select 1 as id) as one_row\n",
-    "models/needs_broken.sql": "select * from {{ ref('broken') }}\n",
-}
 LABELS = {
     "WORKFLOW_NAME": "wb-silver-abc12",
     "WORKFLOW_UID": "6f1c3c1e-0000-4000-8000-000000000001",
@@ -65,9 +52,9 @@ def runs(module_pg_env: dict[str, str], module_tmp: Path, pushgateway: Pushgatew
     # First the layer as it was yesterday (only the good model, no tests): a full, successful
     # run, so a last success exists; then today's layer, with a broken model and a failing test.
     yesterday = write_project(
-        module_tmp / "yesterday", {"models/good.sql": FILES["models/good.sql"]}
+        module_tmp / "yesterday", {"models/good.sql": FAILING_FILES["models/good.sql"]}
     )
-    project = write_project(module_tmp / "project", FILES)
+    project = write_project(module_tmp / "project", FAILING_FILES)
     env = runner_env(module_pg_env, project, module_tmp, PUSHGATEWAY_URL=pushgateway.url, **LABELS)
     good = run_workbench("run", "--layer", "silver", env={**env, "DBT_PROJECT_DIR": str(yesterday)})
     failing = run_workbench("run", "--layer", "silver", env=env)
