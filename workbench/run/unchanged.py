@@ -6,8 +6,11 @@ start and a few catalog queries. A run's *input fingerprint* is a hash of:
 - every relation the layer reads from outside itself (from dbt's manifest: parents of the
   layer's models and seeds; through views to the tables under them), each as its relation
   file node plus PostgreSQL's write counters (pg_stat_user_tables: rows inserted, updated,
-  deleted). Counters only grow and count a transaction once it has ended; a rewrite or
-  TRUNCATE gets a new file node; a server restart (counters reset) is in the hash too;
+  deleted). Counters only grow and count a transaction once it has ended and its backend has
+  flushed its statistics (PostgreSQL 15: at most once a second, at the latest when the session
+  ends, so a write committed in the last moment before the check is counted by the next run's
+  check instead); a rewrite or TRUNCATE gets a new file node; a server restart (counters
+  reset) is in the hash too;
 - the business day (var business_timezone): rejections that depend on the day are judged
   again on the first run of each day;
 - the dbt project's files (models, macros, seeds, tests, dbt_project.yml, selectors.yml) and
@@ -16,7 +19,8 @@ start and a few catalog queries. A run's *input fingerprint* is a hash of:
 The fingerprint is taken before the build and recorded with the invocation. The run is skipped
 when the layer's last run (same selector, not a --select) succeeded with the fingerprint seen
 now. Writes that land while a run builds change the counters after its fingerprint was taken,
-so the next run builds again: the check can cost an extra build, never a missed one.
+so the next run builds again: the check can cost an extra build, or delay a write by one
+run when its statistics were not yet flushed, but never skips it for good.
 """
 
 from __future__ import annotations
