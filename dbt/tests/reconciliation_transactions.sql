@@ -6,8 +6,131 @@
     Bounded by the watermark of what silver processed (the newest bronze_loaded_at its fate
     model saw): bronze rows loaded after that, e.g. a bronze run committed while this silver run
     was between its models and this test, are the next run's business, not a lost row.
-    One row with the numbers when it fails. -#}
+    One row with the numbers when it fails.
+
+    On an hourly run (test_scope() = 'batch') the same invariant, for what the latest silver run
+    touched: the versions its fate run judged (one judged_at) and the validated rows it wrote,
+    and every bronze row loaded since the previous run's watermark. Each hourly run checking its
+    own batch, over runs that each passed, is the invariant for the whole table; the full check
+    runs daily (maintenance) and weekly (full refresh). Both read only through indexes. -#}
 {{ config(tags=['silver']) }}
+
+{% set batch = test_scope() == 'batch' %}
+{% set judged_at = latest_stamp(ref('silver_transaction_versions'), 'judged_at') if batch else none %}
+{% if judged_at is not none %}
+
+with
+
+latest as (
+
+    select '{{ judged_at }}'::timestamptz as judged_at, max(bronze_loaded_at) as processed_through
+    from {{ ref('silver_transaction_versions') }}
+
+),
+
+judged as (
+
+    select versions.raw_id, versions.transaction_id, versions.fate
+    from {{ ref('silver_transaction_versions') }} as versions
+    where versions.judged_at = '{{ judged_at }}'
+
+),
+
+previous_watermark as (
+
+    -- the newest bronze row an earlier run judged: the rows after it are this run's to judge
+    select bronze_loaded_at
+    from {{ ref('silver_transaction_versions') }}
+    where judged_at < '{{ judged_at }}'
+    order by bronze_loaded_at desc
+    limit 1
+
+),
+
+new_bronze as (
+
+    select raw_id
+    from {{ ref('bronze_transactions') }}
+    where bronze_loaded_at > coalesce(
+            (select bronze_loaded_at from previous_watermark), '-infinity'::timestamptz
+        )
+        and bronze_loaded_at <= (select processed_through from latest)
+
+),
+
+validated as (
+
+    select transaction_id, raw_id, version_count
+    from {{ ref('silver_validated_transactions') }}
+    where judged_at = '{{ judged_at }}'
+
+),
+
+counts as (
+
+    select
+        'batch' as test_scope,
+        (select count(*) from judged) as judged_rows,
+        (select count(*) from new_bronze) as new_bronze_rows,
+        (
+            select count(*) from new_bronze
+            where not exists (
+                select 1 from {{ ref('silver_transaction_versions') }} as versions
+                where versions.raw_id = new_bronze.raw_id
+            )
+        ) as unjudged_rows,
+        (
+            select count(*) from judged
+            where not exists (
+                select 1 from {{ ref('bronze_transactions') }} as bronze
+                where bronze.raw_id = judged.raw_id
+            )
+        ) as judged_without_bronze_rows,
+        (
+            select count(*) from judged
+            where judged.fate = 'winner'
+                and not exists (
+                    select 1 from {{ ref('silver_validated_transactions') }} as v
+                    where v.transaction_id = judged.transaction_id and v.raw_id = judged.raw_id
+                )
+        ) as winners_not_validated,
+        (
+            select count(*) from validated
+            where not exists (
+                select 1 from {{ ref('silver_transaction_versions') }} as versions
+                where versions.raw_id = validated.raw_id and versions.fate = 'winner'
+            )
+        ) as validated_not_winners,
+        (
+            select count(*) from judged
+            where judged.fate <> 'winner'
+                and exists (
+                    select 1 from {{ ref('silver_validated_transactions') }} as v
+                    where v.transaction_id = judged.transaction_id and v.raw_id = judged.raw_id
+                )
+        ) as double_counted_rows,
+        (
+            select count(*) from validated
+            where validated.version_count <> (
+                select count(*) from {{ ref('silver_transaction_versions') }} as versions
+                where versions.transaction_id = validated.transaction_id
+                    and versions.fate in ('winner', 'superseded')
+            )
+        ) as version_count_mismatches
+
+)
+
+select *
+from counts
+where unjudged_rows > 0
+    or judged_without_bronze_rows > 0
+    or winners_not_validated > 0
+    or validated_not_winners > 0
+    or double_counted_rows > 0
+    or version_count_mismatches > 0
+
+{% else %}
+
 
 with
 
@@ -46,6 +169,7 @@ rejected as (
 counts as (
 
     select
+        'full' as test_scope,
         (select count(*) from bronze) as bronze_rows,
         (select count(*) from validated) as validated_rows,
         (select count(*) from rejected) as rejected_rows,
@@ -85,3 +209,5 @@ where bronze_rows <> validated_rows + rejected_rows + superseded_rows
     or winners_not_validated > 0
     or validated_not_winners > 0
     or double_counted_rows > 0
+
+{% endif %}

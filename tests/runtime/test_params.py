@@ -118,6 +118,7 @@ def test_vars_accept_allow_listed_keys_within_bounds() -> None:
         "anomaly_window_weeks": 12,
     }
     assert parse_vars("") == {}
+    assert parse_vars('{"test_scope": "full"}') == {"test_scope": "full"}
 
 
 @pytest.mark.parametrize(
@@ -132,6 +133,7 @@ def test_vars_accept_allow_listed_keys_within_bounds() -> None:
         ('{"anomaly_window_weeks": 8.5}', "must be an integer"),
         ('{"amount_tolerance": -1}', "between"),
         ('{"anomaly_z_threshold": 3' + " " * 3000 + "}", "longer than"),
+        ('{"test_scope": "some"}', "one of auto, batch, full"),
     ],
 )
 def test_vars_rejections_say_why(text: str, message: str) -> None:

@@ -48,12 +48,25 @@ def _number(name: str, low: float, high: float, *, integer: bool = False) -> Var
     return check
 
 
+def _choice(name: str, choices: tuple[str, ...]) -> VarCheck:
+    def check(value: object) -> object:
+        if value not in choices:
+            raise ParamError(f"vars.{name} must be one of {', '.join(choices)}")
+        return value
+
+    return check
+
+
+# dbt_project.yml's var test_scope (dbt/macros/test_scope.sql): which rows the data tests read.
+TEST_SCOPES = ("auto", "batch", "full")
+
 # The only dbt vars (dbt_project.yml) a workflow may set, each with its bounds.
 ALLOWED_VARS: Mapping[str, VarCheck] = {
     "anomaly_z_threshold": _number("anomaly_z_threshold", 0.1, 20),
     "anomaly_window_weeks": _number("anomaly_window_weeks", 2, 52, integer=True),
     "anomaly_min_history_weeks": _number("anomaly_min_history_weeks", 1, 52, integer=True),
     "amount_tolerance": _number("amount_tolerance", 0, 1000),
+    "test_scope": _choice("test_scope", TEST_SCOPES),
 }
 
 

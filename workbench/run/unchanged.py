@@ -202,6 +202,7 @@ class Decision:
     skip: bool
     reason: str
     previous_invocation_id: str | None = None
+    previous_failed: bool = False  # the layer's last run of its selector did not succeed
 
 
 @dataclass(frozen=True)
@@ -228,14 +229,20 @@ class UnchangedCheck:
             )
         except (NoBaseline, OSError, ValueError, KeyError, psycopg.Error) as exc:
             return Decision(None, False, f"inputs cannot be fingerprinted: {exc}")
-        if self.force:
-            return Decision(fingerprint, False, "--force")
         last = last_layer_run(conn, layer) if history_has_fingerprints(conn) else None
         if last is None:
-            return Decision(fingerprint, False, "no previous run of the layer")
+            return Decision(
+                fingerprint, False, "--force" if self.force else "no previous run of the layer"
+            )
         previous_id, succeeded, previous_fingerprint = last
+        if self.force:
+            return Decision(
+                fingerprint, False, "--force", previous_id, previous_failed=not succeeded
+            )
         if not succeeded:
-            return Decision(fingerprint, False, "the previous run failed", previous_id)
+            return Decision(
+                fingerprint, False, "the previous run failed", previous_id, previous_failed=True
+            )
         if previous_fingerprint != fingerprint:
             return Decision(fingerprint, False, "inputs changed", previous_id)
         return Decision(fingerprint, True, "nothing new since the last run", previous_id)

@@ -1,0 +1,22 @@
+{#- Overrides dbt's get_where_subquery (the relation every generic test reads): a test's own
+    `where` config as dbt has it, and, when the run tests the batch (test_scope()), only the rows
+    the latest run of the tested model wrote (batch_predicate()). -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set predicates = [] -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if where -%}
+        {%- do predicates.append('(' ~ where ~ ')') -%}
+    {%- endif -%}
+    {%- if execute and model.get('attached_node') and test_scope() == 'batch' -%}
+        {%- set tested = graph.nodes.get(model.attached_node) -%}
+        {%- set batch = batch_predicate(tested) if tested else none -%}
+        {%- if batch -%}
+            {%- do predicates.append('(' ~ batch ~ ')') -%}
+        {%- endif -%}
+    {%- endif -%}
+    {%- if predicates -%}
+        {%- do return('(select * from ' ~ relation ~ ' where ' ~ predicates | join(' and ') ~ ') dbt_subquery') -%}
+    {%- else -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
+{%- endmacro %}

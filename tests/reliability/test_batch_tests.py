@@ -1,0 +1,272 @@
+"""The hourly silver job's data tests read the batch; every other run reads whole tables.
+
+On real PostgreSQL 15 with the 30k-transaction sample dataset, through `workbench run` (the
+runtime, the layer's selector) and the dbt CLI:
+- a defect in an old row is invisible to the hourly job (its tests read the rows the run
+  wrote) and fails the same tests at full scope: `--vars test_scope=full` and maintenance;
+- after a failed run, the next hourly run tests whole tables again, so a failure is not left
+  behind because the batch moved on, and once it passes the runs go back to the batch;
+- the batch reconciliation finds a version lost from the batch, and a full-scope one finds an
+  old one it cannot;
+- during the hourly job's tests PostgreSQL starts no sequential scan of bronze or of the big
+  silver tables (its own statistics, pg_stat_user_tables), while full-scope tests do.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.dbt_support import land, run_dbt, run_results
+from tests.pgcluster import PostgresCluster
+from tests.reliability.support import (
+    Database,
+    create_database,
+    drop_database,
+    subprocess_env,
+    workbench,
+    workbench_env,
+)
+
+pytestmark = pytest.mark.integration
+
+MODELS_ONLY = ("--exclude", "resource_type:test resource_type:unit_test")
+CATEGORY_TEST = (
+    "test.scout_retail.accepted_values_silver_validated_transactions_category__Beverages__"
+    "Snacks__Instant_Noodles__Canned_Goods__Dairy__Personal_Care__Household__Condiments__Bakery__"
+    "Tobacco"
+)
+RECONCILIATION = "test.scout_retail.reconciliation_transactions"
+# bronze and the silver tables that grow with it; the catalog and the seeds are small by nature
+BIG_TABLES = (
+    ("raw", "transactions"),
+    ("bronze", "bronze_transactions"),
+    ("silver", "silver_transaction_versions"),
+    ("silver", "silver_validated_transactions"),
+)
+
+
+@pytest.fixture(scope="module")
+def silver(
+    pg_cluster: PostgresCluster,
+    landed_template: Database,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Database, Path]]:
+    """Every layer built once, then one hourly silver job: the next one has a baseline."""
+    db = create_database(pg_cluster, template=landed_template.name)
+    workdir = tmp_path_factory.mktemp("batch-tests")
+    try:
+        with workbench_env(db, workdir):
+            assert workbench("run", "--layer", "all", *MODELS_ONLY) == 0
+            assert workbench("run", "--layer", "silver") == 0
+        yield db, workdir
+    finally:
+        drop_database(pg_cluster, db)
+
+
+def _land_new_sales(db: Database, workdir: Path, tag: str, count: int = 50) -> list[str]:
+    """`count` new transactions (copies of valid ones under new ids) through raw and bronze."""
+    payloads = db.rows(
+        "select b.payload from bronze.bronze_transactions b"
+        " join silver.silver_validated_transactions v on v.raw_id = b.raw_id"
+        " order by b.raw_id limit %s",
+        (count,),
+    )
+    records = []
+    for number, (payload,) in enumerate(payloads):
+        record = dict(payload)
+        record["transaction_id"] = f"{tag}-{number}"
+        records.append(record)
+    with db.connect() as conn:
+        land(conn, "transactions", records, batch_id=tag)
+    with workbench_env(db, workdir):
+        assert workbench("run", "--layer", "bronze", *MODELS_ONLY) == 0
+    return [str(record["transaction_id"]) for record in records]
+
+
+def _hourly(db: Database, workdir: Path, *extra: str) -> tuple[int, dict[str, dict[str, Any]]]:
+    with workbench_env(db, workdir):
+        code = workbench("run", "--layer", "silver", *extra)
+    return code, run_results(workdir / "target")
+
+
+def _failures(results: dict[str, dict[str, Any]], prefix: str) -> int:
+    (found,) = [r for uid, r in results.items() if uid.startswith(prefix)]
+    return int(found["failures"])
+
+
+def _corrupt_oldest_category(db: Database) -> str:
+    """An old validated row with a category outside the set (no constraint forbids it)."""
+    transaction_id = db.scalar(
+        "update silver.silver_validated_transactions set category = 'Not A Category'"
+        " where transaction_id = (select transaction_id from silver.silver_validated_transactions"
+        " order by judged_at, transaction_id limit 1) returning transaction_id"
+    )
+    return str(transaction_id)
+
+
+def _repair_category(db: Database, transaction_id: str) -> None:
+    with db.connect() as conn:
+        conn.execute(
+            "update silver.silver_validated_transactions v set category = t.category"
+            " from silver.silver_transaction_versions t"
+            " where t.raw_id = v.raw_id and v.transaction_id = %s",
+            (transaction_id,),
+        )
+
+
+def test_hourly_job_tests_the_batch_and_full_scope_tests_everything(
+    silver: tuple[Database, Path],
+) -> None:
+    db, workdir = silver
+    bad = _corrupt_oldest_category(db)
+    new = _land_new_sales(db, workdir, "BT1")
+
+    code, results = _hourly(db, workdir)
+    assert code == 0  # the old row is not in the batch
+    assert _failures(results, CATEGORY_TEST) == 0
+    assert results[RECONCILIATION]["status"] == "pass"
+    assert db.scalar(
+        "select count(*) from silver.silver_validated_transactions where transaction_id = any(%s)",
+        (new,),
+    ) == len(new)
+
+    code, results = _hourly(db, workdir, "--vars", json.dumps({"test_scope": "full"}))
+    assert code == 1
+    assert _failures(results, CATEGORY_TEST) == 1
+    stored = db.rows(
+        "select failing_row from test_failures.silver_validated_transactions"
+        " where test_name like 'accepted_values%%'"
+    )
+    assert [row["value_field"] for (row,) in stored] == ["Not A Category"], bad
+
+    # the failed run is not forgotten: the next hourly run (nothing new) tests whole tables
+    code, results = _hourly(db, workdir)
+    assert code == 1
+    assert _failures(results, CATEGORY_TEST) == 1
+
+    _repair_category(db, bad)
+    code, results = _hourly(db, workdir)  # still whole tables: the previous run failed
+    assert code == 0
+    assert results[RECONCILIATION]["status"] == "pass"
+
+    # passing again: the next run is back to the batch and does not see a new old defect
+    bad = _corrupt_oldest_category(db)
+    _land_new_sales(db, workdir, "BT2")
+    code, results = _hourly(db, workdir)
+    assert code == 0
+    assert _failures(results, CATEGORY_TEST) == 0
+
+    with workbench_env(db, workdir):  # the daily maintenance tests everything
+        assert workbench("run", "--layer", "maintenance") == 1
+    assert _failures(run_results(workdir / "target"), CATEGORY_TEST) == 1
+    _repair_category(db, bad)
+
+
+def _reconciliation(db: Database, workdir: Path, scope: str) -> dict[str, Any]:
+    target = workdir / f"reconcile-{scope}"
+    completed = run_dbt(
+        [
+            "test",
+            "--select",
+            "reconciliation_transactions",
+            "--vars",
+            json.dumps({"test_scope": scope}),
+        ],
+        subprocess_env(db, workdir),
+        target,
+    )
+    assert completed.returncode in (0, 1), completed.stdout[-3000:]
+    return run_results(target)[RECONCILIATION]
+
+
+def test_batch_reconciliation_finds_a_version_lost_from_the_batch(
+    silver: tuple[Database, Path],
+) -> None:
+    db, workdir = silver
+    _land_new_sales(db, workdir, "BT3")
+    code, _ = _hourly(db, workdir)
+    assert code == 0
+    (old_raw_id,) = db.rows(
+        "select min(raw_id) from silver.silver_transaction_versions where fate = 'superseded'"
+    )[0]
+    new_raw_id = db.scalar(
+        "select max(raw_id) from silver.silver_transaction_versions"
+        " where transaction_id like 'BT3-%%' and fate = 'winner'"
+    )
+    assert old_raw_id is not None and new_raw_id is not None
+    saved = db.rows(
+        "select raw_id from silver.silver_transaction_versions where raw_id = any(%s)",
+        ([old_raw_id, new_raw_id],),
+    )
+    assert len(saved) == 2
+    with db.connect() as conn:
+        conn.execute(
+            "create temporary table kept as select * from silver.silver_transaction_versions where raw_id = %s",
+            (old_raw_id,),
+        )
+        conn.execute(
+            "delete from silver.silver_transaction_versions where raw_id = %s", (old_raw_id,)
+        )
+        batch = _reconciliation(db, workdir, "batch")
+        full = _reconciliation(db, workdir, "full")
+        # an old version lost out of band: only the daily full check can see it
+        assert batch["status"] == "pass"
+        assert full["status"] == "fail"
+        conn.execute("insert into silver.silver_transaction_versions select * from kept")
+    assert _reconciliation(db, workdir, "full")["status"] == "pass"
+
+    with db.connect() as conn:
+        conn.execute(
+            "create temporary table kept as select * from silver.silver_transaction_versions where raw_id = %s",
+            (new_raw_id,),
+        )
+        conn.execute(
+            "delete from silver.silver_transaction_versions where raw_id = %s", (new_raw_id,)
+        )
+        batch = _reconciliation(db, workdir, "batch")
+        conn.execute("insert into silver.silver_transaction_versions select * from kept")
+    # a version of this run's batch without its fate, and its validated row without a winner
+    assert batch["status"] == "fail"
+    assert batch["failures"] == 1
+    assert _reconciliation(db, workdir, "batch")["status"] == "pass"
+
+
+def _seq_scans(db: Database) -> dict[str, int]:
+    return {
+        f"{schema}.{table}": int(count)
+        for schema, table, count in db.rows(
+            "select schemaname, relname, seq_scan from pg_stat_user_tables"
+            " where (schemaname, relname) in (" + ", ".join("(%s, %s)" for _ in BIG_TABLES) + ")",
+            tuple(part for pair in BIG_TABLES for part in pair),
+        )
+    }
+
+
+@pytest.mark.parametrize(("scope", "scans_whole_tables"), [("auto", False), ("full", True)])
+def test_hourly_tests_never_scan_bronze_or_big_silver_tables(
+    silver: tuple[Database, Path], scope: str, scans_whole_tables: bool
+) -> None:
+    db, workdir = silver
+    _land_new_sales(db, workdir, f"BT4{scope}")
+    env = subprocess_env(db, workdir)
+    target = workdir / f"scan-{scope}"
+    built = run_dbt(["run", "--selector", "silver"], env, target)
+    assert built.returncode == 0, built.stdout[-3000:]
+    before = _seq_scans(db)
+    tested = run_dbt(
+        ["test", "--selector", "silver", "--vars", json.dumps({"test_scope": scope})], env, target
+    )
+    assert tested.returncode == 0, tested.stdout[-3000:]
+    # the dbt process has exited: its backends flushed their statistics
+    after = _seq_scans(db)
+    assert set(before) == {f"{s}.{t}" for s, t in BIG_TABLES}
+    scanned = {name for name in before if after[name] > before[name]}
+    if scans_whole_tables:
+        assert scanned, "full-scope tests read whole tables"
+    else:
+        assert scanned == set(), f"the hourly job's tests scanned {sorted(scanned)} in full"
