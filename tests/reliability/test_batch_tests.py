@@ -14,6 +14,7 @@ runtime, the layer's selector) and the dbt CLI:
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -184,6 +185,22 @@ def _reconciliation(db: Database, workdir: Path, scope: str) -> dict[str, Any]:
     return run_results(target)[RECONCILIATION]
 
 
+@contextlib.contextmanager
+def _version_lost(db: Database, raw_id: int) -> Iterator[None]:
+    """silver_transaction_versions without the row of `raw_id` (put back afterwards)."""
+    with db.connect() as conn:
+        conn.execute(
+            "create temporary table kept as"
+            " select * from silver.silver_transaction_versions where raw_id = %s",
+            (raw_id,),
+        )
+        conn.execute("delete from silver.silver_transaction_versions where raw_id = %s", (raw_id,))
+        try:
+            yield
+        finally:
+            conn.execute("insert into silver.silver_transaction_versions select * from kept")
+
+
 def test_batch_reconciliation_finds_a_version_lost_from_the_batch(
     silver: tuple[Database, Path],
 ) -> None:
@@ -191,46 +208,24 @@ def test_batch_reconciliation_finds_a_version_lost_from_the_batch(
     _land_new_sales(db, workdir, "BT3")
     code, _ = _hourly(db, workdir)
     assert code == 0
-    (old_raw_id,) = db.rows(
+    old_raw_id = db.scalar(
         "select min(raw_id) from silver.silver_transaction_versions where fate = 'superseded'"
-    )[0]
+    )
     new_raw_id = db.scalar(
         "select max(raw_id) from silver.silver_transaction_versions"
         " where transaction_id like 'BT3-%%' and fate = 'winner'"
     )
     assert old_raw_id is not None and new_raw_id is not None
-    saved = db.rows(
-        "select raw_id from silver.silver_transaction_versions where raw_id = any(%s)",
-        ([old_raw_id, new_raw_id],),
-    )
-    assert len(saved) == 2
-    with db.connect() as conn:
-        conn.execute(
-            "create temporary table kept as select * from silver.silver_transaction_versions where raw_id = %s",
-            (old_raw_id,),
-        )
-        conn.execute(
-            "delete from silver.silver_transaction_versions where raw_id = %s", (old_raw_id,)
-        )
-        batch = _reconciliation(db, workdir, "batch")
-        full = _reconciliation(db, workdir, "full")
+
+    with _version_lost(db, old_raw_id):
         # an old version lost out of band: only the daily full check can see it
-        assert batch["status"] == "pass"
-        assert full["status"] == "fail"
-        conn.execute("insert into silver.silver_transaction_versions select * from kept")
+        assert _reconciliation(db, workdir, "batch")["status"] == "pass"
+        assert _reconciliation(db, workdir, "full")["status"] == "fail"
     assert _reconciliation(db, workdir, "full")["status"] == "pass"
 
-    with db.connect() as conn:
-        conn.execute(
-            "create temporary table kept as select * from silver.silver_transaction_versions where raw_id = %s",
-            (new_raw_id,),
-        )
-        conn.execute(
-            "delete from silver.silver_transaction_versions where raw_id = %s", (new_raw_id,)
-        )
+    with _version_lost(db, new_raw_id):
+        # a version of this run's batch without its fate, its validated row without a winner
         batch = _reconciliation(db, workdir, "batch")
-        conn.execute("insert into silver.silver_transaction_versions select * from kept")
-    # a version of this run's batch without its fate, and its validated row without a winner
     assert batch["status"] == "fail"
     assert batch["failures"] == 1
     assert _reconciliation(db, workdir, "batch")["status"] == "pass"
