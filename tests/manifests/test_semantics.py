@@ -11,6 +11,7 @@ import yaml
 
 from tests.manifests import chart
 from workbench.run import params
+from workbench.run.test_scope import batch_tested_layers
 from workflows.cron import build_cron_workflow
 from workflows.layers import DOCS_ENTRYPOINT, JOBS, LAYERS, RUN_ENTRYPOINT, scheduled_jobs
 from workflows.template import OUTPUTS_DIR, build_workflow_template
@@ -41,6 +42,20 @@ def test_layer_choices_match_the_runtime_and_dbt_selectors() -> None:
     selectors = yaml.safe_load((chart.REPO_ROOT / "dbt" / "selectors.yml").read_text())
     assert set(LAYERS) == {s["name"] for s in selectors["selectors"]}
     assert tuple(LAYERS) == params.LAYERS
+
+
+def test_batch_tested_layers_are_the_hourly_jobs_and_never_maintenance() -> None:
+    """dbt's var batch_test_selectors (dbt/macros/test_scope.sql) names the layers whose tests
+    read only the run's batch: exactly the layers scheduled every hour. The daily maintenance
+    and the weekly full refresh are the whole-table checks, so they must never be in it."""
+    project = yaml.safe_load((chart.REPO_ROOT / "dbt" / "dbt_project.yml").read_text())
+    batch_tested = batch_tested_layers(chart.REPO_ROOT / "dbt")
+    hourly = {job.layer for job in JOBS if job.scheduled and job.interval_seconds <= 3600}
+    assert batch_tested == hourly
+    whole_table = {job.layer for job in JOBS if job.name in ("maintenance", "full-refresh")}
+    assert whole_table == {"maintenance", "all"}
+    assert not batch_tested & whole_table
+    assert project["vars"]["test_scope"] in params.TEST_SCOPES
 
 
 def test_template_parameters_are_choices_with_descriptions(

@@ -32,6 +32,7 @@ from tests.reliability.support import (
     workbench,
     workbench_env,
 )
+from workbench.run.params import TEST_SCOPES
 
 pytestmark = pytest.mark.integration
 
@@ -228,7 +229,12 @@ def test_batch_reconciliation_finds_a_version_lost_from_the_batch(
         batch = _reconciliation(db, workdir, "batch")
     assert batch["status"] == "fail"
     assert batch["failures"] == 1
-    assert _reconciliation(db, workdir, "batch")["status"] == "pass"
+    # dbt accepts exactly the scopes the runtime lets through --vars
+    for scope in TEST_SCOPES:
+        assert _reconciliation(db, workdir, scope)["status"] == "pass", scope
+    rejected = _reconciliation(db, workdir, "some")
+    assert rejected["status"] == "error"
+    assert "test_scope must be 'auto', 'batch' or 'full'" in rejected["message"]
 
 
 def _seq_scans(db: Database) -> dict[str, int]:

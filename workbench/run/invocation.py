@@ -98,7 +98,7 @@ def _log_preparsed_reuse(logger: BoundLogger, params: RunParams) -> None:
 def _build(params: RunParams, project_dir: Path, progress: _Progress) -> None:
     # dbt calls back from its worker threads, where contextvars are not bound: bind explicitly.
     logger = progress.log
-    widened = widened_after_failure(params) if progress.previous_failed else None
+    widened = widened_after_failure(params, project_dir) if progress.previous_failed else None
     if widened is not None:
         logger.info(
             "test_scope_widened",

@@ -61,14 +61,14 @@ class Relation:
     name: str
 
 
-def _project_config(project_dir: Path) -> dict[str, Any]:
+def project_config(project_dir: Path) -> dict[str, Any]:
     loaded = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
     return loaded if isinstance(loaded, dict) else {}
 
 
 def code_digest(project_dir: Path) -> str:
     """sha256 over the project's source files (paths and bytes), in a stable order."""
-    config = _project_config(project_dir)
+    config = project_config(project_dir)
     digest = hashlib.sha256()
     files = [project_dir / name for name in PROJECT_FILES]
     for key, default in PROJECT_DIRS_KEYS.items():
@@ -84,7 +84,7 @@ def code_digest(project_dir: Path) -> str:
 def business_timezone(project_dir: Path, run_vars: Mapping[str, object]) -> str:
     value = run_vars.get("business_timezone")
     if value is None:
-        value = _project_config(project_dir).get("vars", {}).get("business_timezone")
+        value = project_config(project_dir).get("vars", {}).get("business_timezone")
     return str(value or DEFAULT_BUSINESS_TIMEZONE)
 
 
