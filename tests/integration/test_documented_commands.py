@@ -124,7 +124,7 @@ RUN: tuple[str, ...] = (
     'cd "$(git rev-parse --show-toplevel)"',
     # docs/operate.md
     "workbench run --layer silver",
-    "workbench run --layer silver --vars '{\"test_scope\": \"full\"}'",
+    'workbench run --layer silver --vars \'{"test_scope": "full"}\'',
     "workbench run --layer all --full-refresh",
     "workbench run --layer silver --select 'silver_products+' --lock-timeout 60",
     # docs/image.md: a run's artifacts as state (here the run just above; the page fetches a
