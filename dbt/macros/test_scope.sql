@@ -7,8 +7,9 @@
     writes every row with one stamp, so there the batch is the whole table anyway. The var
     test_scope ('auto', 'batch' or 'full') overrides the choice, e.g. a full check of silver now:
         workbench run --layer silver --vars '{"test_scope": "full"}'
-    Decided from the invocation's own arguments at run time, never at parse time: the pre-parsed
-    manifest stays valid for every layer. -#}
+    Decided from the invocation's own arguments at run time, so nothing of it is baked into the
+    manifest and the pre-parsed one stays valid for every layer; a value other than those three
+    stops dbt while it parses, before any node runs. -#}
 {% macro test_scope() -%}
     {%- set chosen = var('test_scope') -%}
     {%- if chosen not in ('auto', 'batch', 'full') -%}

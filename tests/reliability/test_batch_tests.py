@@ -10,6 +10,14 @@ runtime, the layer's selector) and the dbt CLI:
   old one it cannot;
 - during the hourly job's tests PostgreSQL starts no sequential scan of bronze or of the big
   silver tables (its own statistics, pg_stat_user_tables), while full-scope tests do.
+
+How dbt makes this possible (dbt-core v1.11.14, the line of the installed 1.11.16): every
+generic test reads its model through `get_where_subquery(...)` (core/dbt/parser/
+generic_test_builders.py:348), looked up by name in the test's namespace, so the root project's
+macro replaces the global one (core/dbt/context/providers.py:2207); the macros it calls are
+resolved recursively (core/dbt/context/macro_resolver.py:172). The scope is read from
+`invocation_args_dict` (providers.py:1155), which `dbt retry` rebuilds from the failed run's
+own arguments (core/dbt/task/retry.py:114-117), so a resumed hourly run keeps testing its batch.
 """
 
 from __future__ import annotations
