@@ -1,6 +1,6 @@
 {#- Overrides dbt's get_where_subquery (the relation every generic test reads): a test's own
     `where` config as dbt has it, and, when the run tests the batch (test_scope()), only the rows
-    the latest run of the tested model wrote (batch_predicate()). -#}
+    of the tested model written since the test last passed (batch_predicate()). -#}
 {% macro get_where_subquery(relation) -%}
     {%- set predicates = [] -%}
     {%- set where = config.get('where', '') -%}
@@ -9,7 +9,7 @@
     {%- endif -%}
     {%- if execute and model.get('attached_node') and test_scope() == 'batch' -%}
         {%- set tested = graph.nodes.get(model.attached_node) -%}
-        {%- set batch = batch_predicate(tested) if tested else none -%}
+        {%- set batch = batch_predicate(tested, model) if tested else none -%}
         {%- if batch -%}
             {%- do predicates.append('(' ~ batch ~ ')') -%}
         {%- endif -%}

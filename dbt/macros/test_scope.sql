@@ -1,5 +1,5 @@
-{#- Which rows a data test reads: 'batch' (the rows the latest run of its model wrote) or 'full'
-    (the whole relation).
+{#- Which rows a data test reads: 'batch' (the rows written since it last passed) or 'full' (the
+    whole relation).
 
     The hourly layers (var batch_test_selectors, the hourly job's selector) test the batch, so
     their tests cost what the new data costs; every other run tests everything: the daily
@@ -28,24 +28,25 @@
 {%- endmacro %}
 
 
-{#- The rows of `node` (a model) that are this run's batch, as a predicate on its own columns,
-    from the model's meta `batch`:
+{#- The rows of `node` (a model) that are `test`'s batch, as a predicate on the model's own
+    columns, from the model's meta `batch`:
       stamp: <column>                  every run stamps the rows it writes with one value (its
-                                       transaction's current_timestamp): the rows carrying the
-                                       newest stamp. Its tests run right after it is built, so
-                                       that is this run's.
+                                       transaction's current_timestamp): the rows stamped after
+                                       the newest stamp `test` last passed on (its watermark,
+                                       batch_watermarks.sql), i.e. every row not yet tested green.
       newer_than: <model>, column: <c> a view read by that model: the rows whose <c> is newer
-                                       than the newest that model has read, i.e. what its next
-                                       run reads. `dbt build` tests a view before building its
-                                       children, so these are the rows this run is about to judge.
-    None when the model declares no batch, or nothing is stamped yet: its tests read the whole
-    relation. -#}
-{% macro batch_predicate(node) -%}
+                                       than the newest that model has read, i.e. the new records
+                                       its next run reads. `dbt build` tests a view before
+                                       building its children, so a defect stops this run first.
+    None when the model declares no batch, or the test has no watermark yet (a new test or
+    database), or the model is not built yet: the test reads the whole relation. -#}
+{% macro batch_predicate(node, test) -%}
     {%- set batch = node.config.meta.get('batch') -%}
     {%- if not batch -%}
         {{ return(none) }}
     {%- elif batch.get('stamp') -%}
-        {{ return(latest_stamp_predicate(node.relation_name, batch.stamp)) }}
+        {%- set passed_through = batch_passed_through(test.unique_id) -%}
+        {{ return(none if passed_through is none else batch.stamp ~ ' > ' ~ passed_through) }}
     {%- elif batch.get('newer_than') and batch.get('column') -%}
         {%- set reader = graph.nodes.get('model.' ~ project_name ~ '.' ~ batch.newer_than) -%}
         {%- if not reader -%}
@@ -54,8 +55,8 @@
                 ~ "', which is not a model of this project") }}
         {%- endif -%}
         {%- set built = adapter.get_relation(reader.database, reader.schema, reader.alias) -%}
-        {%- set read_through = latest_stamp(reader.relation_name, batch.column) if built else none -%}
-        {{ return(none if read_through is none else batch.column ~ " > '" ~ read_through ~ "'") }}
+        {%- set read_through = newest_value(reader.relation_name, batch.column) if built else none -%}
+        {{ return(none if read_through is none else batch.column ~ ' > ' ~ read_through) }}
     {%- else -%}
         {{ exceptions.raise_compiler_error(
             node.name ~ ": meta.batch needs `stamp`, or `newer_than` and `column`; got " ~ batch) }}
@@ -63,20 +64,16 @@
 {%- endmacro %}
 
 
-{#- `column = '<its newest value>'`, the value read now and written as a literal: a stamp has a
-    handful of distinct values, so against a parameter (= (select max(...))) the planner expects
-    a fifth of the table and scans it all; against a literal its statistics say "a few rows" and
-    it reads the column's index. None when the relation has no stamped row. -#}
-{% macro latest_stamp_predicate(relation_name, column) -%}
-    {%- set latest = latest_stamp(relation_name, column) -%}
-    {{ return(none if latest is none else column ~ " = '" ~ latest ~ "'") }}
-{%- endmacro %}
-
-
-{% macro latest_stamp(relation_name, column) -%}
+{#- The newest value of `column`, read now, as a quoted ISO 8601 literal (none when there is
+    none). A literal, not `> (select max(...))`: against a parameter the planner cannot tell how
+    many rows qualify and scans the table; against a literal its statistics say "a few" and it
+    reads the column's index. -#}
+{% macro newest_value(relation_name, column) -%}
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set found = run_query('select max(' ~ column ~ ')::text from ' ~ relation_name) -%}
-    {{ return(found.columns[0].values()[0]) }}
+    {%- set found = run_query(
+        "select to_json(max(" ~ column ~ ")) #>> '{}' from " ~ relation_name) -%}
+    {%- set value = found.columns[0].values()[0] -%}
+    {{ return(none if value is none else batch_literal(value)) }}
 {%- endmacro %}

@@ -11,7 +11,6 @@ import yaml
 
 from tests.manifests import chart
 from workbench.run import params
-from workbench.run.test_scope import batch_tested_layers
 from workflows.cron import build_cron_workflow
 from workflows.layers import DOCS_ENTRYPOINT, JOBS, LAYERS, RUN_ENTRYPOINT, scheduled_jobs
 from workflows.template import OUTPUTS_DIR, build_workflow_template
@@ -49,7 +48,7 @@ def test_batch_tested_layers_are_the_hourly_jobs_and_never_maintenance() -> None
     read only the run's batch: exactly the layers scheduled every hour. The daily maintenance
     and the weekly full refresh are the whole-table checks, so they must never be in it."""
     project = yaml.safe_load((chart.REPO_ROOT / "dbt" / "dbt_project.yml").read_text())
-    batch_tested = batch_tested_layers(chart.REPO_ROOT / "dbt")
+    batch_tested = set(project["vars"]["batch_test_selectors"])
     hourly = {job.layer for job in JOBS if job.scheduled and job.interval_seconds <= 3600}
     assert batch_tested == hourly
     whole_table = {job.layer for job in JOBS if job.name in ("maintenance", "full-refresh")}

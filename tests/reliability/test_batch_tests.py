@@ -2,10 +2,10 @@
 
 On real PostgreSQL 15 with the 30k-transaction sample dataset, through `workbench run` (the
 runtime, the layer's selector) and the dbt CLI:
-- a defect in an old row is invisible to the hourly job (its tests read the rows the run
-  wrote) and fails the same tests at full scope: `--vars test_scope=full` and maintenance;
-- after a failed run, the next hourly run tests whole tables again, so a failure is not left
-  behind because the batch moved on, and once it passes the runs go back to the batch;
+- a test reads the rows written since it last passed: a defect in an old row is outside the
+  hourly job's batch and fails the same test at full scope (`--vars test_scope=full`,
+  maintenance); rows a run wrote and never tested (it stopped before its tests) are in the next
+  run's batch, a failing test keeps its batch until the rows are fixed;
 - the batch reconciliation finds a version lost from the batch, and a full-scope one finds an
   old one it cannot;
 - during the hourly job's tests PostgreSQL starts no sequential scan of bronze or of the big
@@ -109,14 +109,17 @@ def _failures(results: dict[str, dict[str, Any]], prefix: str) -> int:
     return int(found["failures"])
 
 
-def _corrupt_oldest_category(db: Database) -> str:
-    """An old validated row with a category outside the set (no constraint forbids it)."""
-    transaction_id = db.scalar(
+def _corrupt_category(db: Database, transaction_id: str | None = None) -> str:
+    """A validated row (the oldest unless named) with a category outside the set (no
+    constraint forbids it; the accepted_values test does)."""
+    found = db.scalar(
         "update silver.silver_validated_transactions set category = 'Not A Category'"
-        " where transaction_id = (select transaction_id from silver.silver_validated_transactions"
-        " order by judged_at, transaction_id limit 1) returning transaction_id"
+        " where transaction_id = coalesce(%s, (select transaction_id"
+        " from silver.silver_validated_transactions order by judged_at, transaction_id limit 1))"
+        " returning transaction_id",
+        (transaction_id,),
     )
-    return str(transaction_id)
+    return str(found)
 
 
 def _repair_category(db: Database, transaction_id: str) -> None:
@@ -129,15 +132,21 @@ def _repair_category(db: Database, transaction_id: str) -> None:
         )
 
 
-def test_hourly_job_tests_the_batch_and_full_scope_tests_everything(
+def _models_only(db: Database, workdir: Path) -> None:
+    """A silver run that writes and then stops before its tests (like a pod killed there)."""
+    with workbench_env(db, workdir):
+        assert workbench("run", "--layer", "silver", *MODELS_ONLY) == 0
+
+
+def test_an_old_defect_is_outside_the_batch_and_inside_the_full_checks(
     silver: tuple[Database, Path],
 ) -> None:
     db, workdir = silver
-    bad = _corrupt_oldest_category(db)
+    bad = _corrupt_category(db)
     new = _land_new_sales(db, workdir, "BT1")
 
     code, results = _hourly(db, workdir)
-    assert code == 0  # the old row is not in the batch
+    assert code == 0  # the old row passed its tests long ago: not in the batch
     assert _failures(results, CATEGORY_TEST) == 0
     assert results[RECONCILIATION]["status"] == "pass"
     assert db.scalar(
@@ -152,29 +161,42 @@ def test_hourly_job_tests_the_batch_and_full_scope_tests_everything(
         "select failing_row from test_failures.silver_validated_transactions"
         " where test_name like 'accepted_values%%'"
     )
-    assert [row["value_field"] for (row,) in stored] == ["Not A Category"], bad
-
-    # the failed run is not forgotten: the next hourly run (nothing new) tests whole tables
-    code, results = _hourly(db, workdir)
-    assert code == 1
-    assert _failures(results, CATEGORY_TEST) == 1
-
-    _repair_category(db, bad)
-    code, results = _hourly(db, workdir)  # still whole tables: the previous run failed
-    assert code == 0
-    assert results[RECONCILIATION]["status"] == "pass"
-
-    # passing again: the next run is back to the batch and does not see a new old defect
-    bad = _corrupt_oldest_category(db)
-    _land_new_sales(db, workdir, "BT2")
-    code, results = _hourly(db, workdir)
-    assert code == 0
-    assert _failures(results, CATEGORY_TEST) == 0
+    assert [row["value_field"] for (row,) in stored] == ["Not A Category"]
 
     with workbench_env(db, workdir):  # the daily maintenance tests everything
         assert workbench("run", "--layer", "maintenance") == 1
     assert _failures(run_results(workdir / "target"), CATEGORY_TEST) == 1
     _repair_category(db, bad)
+
+
+def test_rows_no_test_has_passed_stay_in_the_batch_until_they_pass(
+    silver: tuple[Database, Path],
+) -> None:
+    db, workdir = silver
+    untested = _land_new_sales(db, workdir, "BT2")
+    _models_only(db, workdir)
+    _corrupt_category(db, untested[0])
+    _land_new_sales(db, workdir, "BT3")  # and a newer batch lands before the next run
+
+    # the next hourly run tests what the stopped run wrote as well as its own rows
+    code, results = _hourly(db, workdir)
+    assert code == 1
+    assert _failures(results, CATEGORY_TEST) == 1
+    # a failing test keeps its batch: the run after it (nothing new) is red again
+    code, results = _hourly(db, workdir)
+    assert code == 1
+    assert _failures(results, CATEGORY_TEST) == 1
+
+    _repair_category(db, untested[0])
+    code, results = _hourly(db, workdir)
+    assert code == 0
+    # passed: those rows left the batch, so the same defect again is the full checks' business
+    _corrupt_category(db, untested[0])
+    _land_new_sales(db, workdir, "BT4")
+    code, results = _hourly(db, workdir)
+    assert code == 0
+    assert _failures(results, CATEGORY_TEST) == 0
+    _repair_category(db, untested[0])
 
 
 def _run_reconciliation(db: Database, workdir: Path, scope: str) -> tuple[int, str, Path]:
@@ -219,29 +241,30 @@ def test_batch_reconciliation_finds_a_version_lost_from_the_batch(
     silver: tuple[Database, Path],
 ) -> None:
     db, workdir = silver
-    _land_new_sales(db, workdir, "BT3")
-    code, _ = _hourly(db, workdir)
-    assert code == 0
+    _land_new_sales(db, workdir, "BT5")
+    _models_only(db, workdir)  # written, not yet reconciled
+    new_raw_id = db.scalar(
+        "select max(raw_id) from silver.silver_transaction_versions"
+        " where transaction_id like 'BT5-%%' and fate = 'winner'"
+    )
+    assert new_raw_id is not None
+    with _version_lost(db, new_raw_id):
+        # a version of the batch without its fate, its validated row without a winner
+        batch = _reconciliation(db, workdir, "batch")
+    assert batch["status"] == "fail"
+    assert batch["failures"] == 1
+    assert _reconciliation(db, workdir, "batch")["status"] == "pass"
+
     old_raw_id = db.scalar(
         "select min(raw_id) from silver.silver_transaction_versions where fate = 'superseded'"
     )
-    new_raw_id = db.scalar(
-        "select max(raw_id) from silver.silver_transaction_versions"
-        " where transaction_id like 'BT3-%%' and fate = 'winner'"
-    )
-    assert old_raw_id is not None and new_raw_id is not None
-
+    assert old_raw_id is not None
     with _version_lost(db, old_raw_id):
-        # an old version lost out of band: only the daily full check can see it
+        # an old version lost out of band: only the full check can see it
         assert _reconciliation(db, workdir, "batch")["status"] == "pass"
         assert _reconciliation(db, workdir, "full")["status"] == "fail"
     assert _reconciliation(db, workdir, "full")["status"] == "pass"
 
-    with _version_lost(db, new_raw_id):
-        # a version of this run's batch without its fate, its validated row without a winner
-        batch = _reconciliation(db, workdir, "batch")
-    assert batch["status"] == "fail"
-    assert batch["failures"] == 1
     # dbt accepts exactly the scopes the runtime lets through --vars
     for scope in TEST_SCOPES:
         assert _reconciliation(db, workdir, scope)["status"] == "pass", scope

@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workbench.config import dbt_project_dir
 from workbench.run.dbt_build import build_args
 from workbench.run.params import (
     DEFAULT_LOCK_TIMEOUT_SECONDS,
@@ -21,7 +20,6 @@ from workbench.run.params import (
     parse_selection,
     parse_vars,
 )
-from workbench.run.test_scope import widened_after_failure
 
 ALLOWED_SELECTION_CHARS = set(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:+*@/,- "
@@ -188,15 +186,3 @@ def test_exclude_alone_also_replaces_the_selector() -> None:
     assert "--selector" not in args
     assert args[args.index("--exclude") + 1] == "tag:slow"
 
-
-def test_a_failed_run_widens_only_a_batch_tested_layer_the_caller_left_alone() -> None:
-    project = dbt_project_dir()
-    silver = parse_run_params(layer="silver", vars_json='{"anomaly_z_threshold": 2}')
-    widened = widened_after_failure(silver, project)
-    assert widened is not None
-    assert widened.vars == {"anomaly_z_threshold": 2, "test_scope": "full"}
-    # gold and maintenance test whole tables anyway: no reason to change their vars (a reparse)
-    assert widened_after_failure(parse_run_params(layer="gold"), project) is None
-    assert widened_after_failure(parse_run_params(layer="maintenance"), project) is None
-    chosen = parse_run_params(layer="silver", vars_json='{"test_scope": "batch"}')
-    assert widened_after_failure(chosen, project) is None

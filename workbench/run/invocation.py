@@ -30,7 +30,6 @@ from workbench.run.lock import LockTimeoutError, layer_locks
 from workbench.run.params import RunParams
 from workbench.run.progress import ProgressFile
 from workbench.run.resume import ResumePoint, resumable_results
-from workbench.run.test_scope import widened_after_failure
 from workbench.run.unchanged import UnchangedCheck
 
 BoundLogger = Any
@@ -65,8 +64,6 @@ class _Progress:
     unchanged: UnchangedCheck | None = None  # skips the build when nothing is new
     fingerprint: str | None = None
     nothing_new: bool = False
-    previous_failed: bool = False  # the layer's last run failed: test whole tables this time
-    run_vars: Mapping[str, object] | None = None  # the --vars dbt got, when not the params'
     console: ConsoleReport | None = None  # a person's terminal: progress bar, not node events
 
 
@@ -98,15 +95,6 @@ def _log_preparsed_reuse(logger: BoundLogger, params: RunParams) -> None:
 def _build(params: RunParams, project_dir: Path, progress: _Progress) -> None:
     # dbt calls back from its worker threads, where contextvars are not bound: bind explicitly.
     logger = progress.log
-    widened = widened_after_failure(params, project_dir) if progress.previous_failed else None
-    if widened is not None:
-        logger.info(
-            "test_scope_widened",
-            layer=params.layer,
-            test_scope="full",
-            reason="the previous run of the layer failed",
-        )
-        params, progress.run_vars = widened, widened.vars
     _log_preparsed_reuse(logger, params)
     progress_file = progress.progress_file
     console = progress.console
@@ -178,7 +166,6 @@ def _nothing_new(conn: Any, params: RunParams, progress: _Progress) -> bool:
     eligible = not (params.select or params.exclude or params.full_refresh or progress.resume)
     decision = check.decide(conn, params.layer, params.vars, eligible=eligible)
     progress.fingerprint = decision.fingerprint
-    progress.previous_failed = decision.previous_failed
     progress.log.info(
         "nothing_new" if decision.skip else "input_check",
         layer=params.layer,
@@ -264,7 +251,7 @@ def run_layer(
         select=params.select,
         exclude=params.exclude,
         full_refresh=params.full_refresh,
-        vars=params.vars if progress.run_vars is None else progress.run_vars,
+        vars=params.vars,
         started_at=progress.started,
         finished_at=progress.finished or _now(),
         lock_wait_seconds=progress.lock_wait,

@@ -61,14 +61,14 @@ class Relation:
     name: str
 
 
-def project_config(project_dir: Path) -> dict[str, Any]:
+def _project_config(project_dir: Path) -> dict[str, Any]:
     loaded = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8"))
     return loaded if isinstance(loaded, dict) else {}
 
 
 def code_digest(project_dir: Path) -> str:
     """sha256 over the project's source files (paths and bytes), in a stable order."""
-    config = project_config(project_dir)
+    config = _project_config(project_dir)
     digest = hashlib.sha256()
     files = [project_dir / name for name in PROJECT_FILES]
     for key, default in PROJECT_DIRS_KEYS.items():
@@ -84,7 +84,7 @@ def code_digest(project_dir: Path) -> str:
 def business_timezone(project_dir: Path, run_vars: Mapping[str, object]) -> str:
     value = run_vars.get("business_timezone")
     if value is None:
-        value = project_config(project_dir).get("vars", {}).get("business_timezone")
+        value = _project_config(project_dir).get("vars", {}).get("business_timezone")
     return str(value or DEFAULT_BUSINESS_TIMEZONE)
 
 
@@ -202,7 +202,6 @@ class Decision:
     skip: bool
     reason: str
     previous_invocation_id: str | None = None
-    previous_failed: bool = False  # the layer's last run of its selector did not succeed
 
 
 @dataclass(frozen=True)
@@ -229,20 +228,14 @@ class UnchangedCheck:
             )
         except (NoBaseline, OSError, ValueError, KeyError, psycopg.Error) as exc:
             return Decision(None, False, f"inputs cannot be fingerprinted: {exc}")
+        if self.force:
+            return Decision(fingerprint, False, "--force")
         last = last_layer_run(conn, layer) if history_has_fingerprints(conn) else None
         if last is None:
-            return Decision(
-                fingerprint, False, "--force" if self.force else "no previous run of the layer"
-            )
+            return Decision(fingerprint, False, "no previous run of the layer")
         previous_id, succeeded, previous_fingerprint = last
-        if self.force:
-            return Decision(
-                fingerprint, False, "--force", previous_id, previous_failed=not succeeded
-            )
         if not succeeded:
-            return Decision(
-                fingerprint, False, "the previous run failed", previous_id, previous_failed=True
-            )
+            return Decision(fingerprint, False, "the previous run failed", previous_id)
         if previous_fingerprint != fingerprint:
             return Decision(fingerprint, False, "inputs changed", previous_id)
         return Decision(fingerprint, True, "nothing new since the last run", previous_id)
