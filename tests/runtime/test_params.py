@@ -185,4 +185,3 @@ def test_exclude_alone_also_replaces_the_selector() -> None:
     args = build_args(parse_run_params(layer="gold", exclude="tag:slow", env={}), Path("/p"))
     assert "--selector" not in args
     assert args[args.index("--exclude") + 1] == "tag:slow"
-
