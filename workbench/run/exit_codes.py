@@ -1,26 +1,14 @@
-"""The exit-code contract every `workbench` command keeps, and that Argo's retryStrategy reads.
+"""How an error becomes an exit code of the contract (workbench.contract.ExitCode).
 
-This enum is the one definition: the WorkflowTemplate's retry expression and the chart's
-alert rules are rendered from a mirror in workflows/ that a test holds equal to it.
+The codes themselves are workbench.contract.ExitCode; this module decides which code an error
+from PostgreSQL or dbt deserves.
 """
 
 from __future__ import annotations
 
 import re
-from enum import IntEnum
 
-
-class ExitCode(IntEnum):
-    SUCCESS = 0
-    # A model or test failed: the data or the SQL is wrong, a retry would fail the same way.
-    FAILURE = 1
-    # Transient: connection lost, deadlock, serialization failure, lock timeout, SIGTERM, or an
-    # unexpected exception. Argo retries it.
-    RUNTIME_ERROR = 2
-    # Configuration or usage: a bad parameter, a usage error, a refused password, a missing
-    # setting or secret. A retry cannot help; a person must fix it. Never retried.
-    CONFIGURATION_ERROR = 3
-
+from workbench.contract import ExitCode
 
 # How PostgreSQL / libpq / psycopg word a lost or refused connection (lowercase substrings).
 CONNECTION_ERROR_MARKERS = (

@@ -1,0 +1,79 @@
+"""The facts the runtime and the workflows share, each written once.
+
+Dependency-free on purpose (standard library only): `workflows/` imports this module and
+nothing else from `workbench/`, and every module of the runtime may import it. What is
+defined here is *derived* everywhere else: the Argo retry expression and alert rules from
+`ExitCode`, the Argo mutexes and the advisory locks from `LAYER_LOCKS`, the dbt var
+`business_timezone` from `BUSINESS_TIMEZONE`, the raw tables' CHECK constraint and bronze's
+accepted values from `SOURCES`, and so on. A test (tests/test_contract.py) checks that the
+copies dbt needs as literals (YAML, SQL) are equal to these values.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The exit-code contract every `workbench` command keeps and Argo's retryStrategy reads."""
+
+    SUCCESS = 0
+    # A model or test failed, or the input is garbage: a retry would fail the same way.
+    FAILURE = 1
+    # Transient: connection lost, deadlock, serialization failure, lock timeout, SIGTERM, an
+    # unreachable endpoint, or an unexpected exception. Argo retries it.
+    RUNTIME_ERROR = 2
+    # Configuration or usage: a bad parameter, a usage error, a refused password, a missing
+    # setting or secret. A retry cannot help; a person must fix it. Never retried.
+    CONFIGURATION_ERROR = 3
+
+
+# Exit codes a retry cannot heal (the retry expression and the alert rules read this).
+FINAL_EXIT_CODES: tuple[ExitCode, ...] = (ExitCode.FAILURE, ExitCode.CONFIGURATION_ERROR)
+
+# --- layers, their locks and the business day ---------------------------------------------
+
+# The medallion layers in build order; also the fixed lock-acquisition order, so a run that
+# needs several layers can never deadlock another.
+LOCK_ORDER: tuple[str, ...] = ("bronze", "silver", "gold", "platinum")
+# Which layers each `workbench run --layer` touches: the one table of mutual exclusion. The
+# runtime's PostgreSQL advisory locks and the WorkflowTemplate's Argo mutexes both read it.
+LAYER_LOCKS: dict[str, tuple[str, ...]] = {
+    "bronze": ("bronze",),
+    "silver": ("silver",),
+    "gold": ("gold",),
+    "platinum": ("platinum",),
+    "all": LOCK_ORDER,
+    "maintenance": ("silver", "gold", "platinum"),
+}
+# `workbench run --layer` values; each names a selector in dbt/selectors.yml.
+LAYERS: tuple[str, ...] = tuple(LAYER_LOCKS)
+# The docs publish reads the catalog but writes no layer: it only excludes another publish.
+DOCS_LOCK = "docs"
+
+# Scout Retail stores trade in the Philippines: schedules read as local wall-clock times and a
+# sale's business day is its date there (dbt var `business_timezone`).
+BUSINESS_TIMEZONE = "Asia/Manila"
+# Every database session the runtime opens reads and writes timestamps in UTC, whatever the
+# server's own `timezone` setting is.
+SESSION_TIMEZONE = "UTC"
+
+# --- raw landing -------------------------------------------------------------------------
+
+# `workbench ingest --entity` values and the raw tables they land in.
+ENTITIES: tuple[str, ...] = ("transactions", "products")
+# The systems a raw record can come from (raw.<entity>.source; bronze's accepted values).
+SOURCES: tuple[str, ...] = ("csv", "jsonl", "webhook", "gdrive", "api")
+
+# --- the workflow's interface (Argo parameters and outputs) --------------------------------
+
+# Output parameters `workbench run` writes (one file each under WORKBENCH_OUTPUTS_DIR) and the
+# WorkflowTemplate declares; the Argo UI shows them on the node.
+OUTPUTS_DIR_ENV = "WORKBENCH_OUTPUTS_DIR"
+OUTPUT_NAMES: tuple[str, ...] = (
+    "outcome",
+    "models_built",
+    "tests_passed",
+    "tests_failed",
+    "failed_nodes",
+)
