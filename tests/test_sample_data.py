@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from workbench import cli
-from workbench.run.exit_codes import ExitCode
+from workbench.contract import ExitCode
 from workbench.sample_data.anomalies import (
     FIRST_ALLOWED_WEEK,
     MIN_WEEKS_APART,

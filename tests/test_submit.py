@@ -21,7 +21,7 @@ import yaml
 
 from tests.validation.validator import schema_errors
 from workbench.cli import main
-from workbench.run.exit_codes import ExitCode
+from workbench.contract import ExitCode
 from workbench.submit.wait import wait_for_workflow
 
 WORKFLOWS_PATH = "/apis/argoproj.io/v1alpha1/namespaces/{namespace}/workflows"

@@ -4,7 +4,7 @@ Each subcommand lives in its own module exposing ``add_arguments(parser)`` and
 ``execute(args) -> int``; only the module of the command being run is imported, so
 ``workbench run`` does not pay for boto3 or the Kubernetes client.
 
-Exit codes are workbench.run.exit_codes.ExitCode: a usage error is CONFIGURATION_ERROR (argparse
+Exit codes are workbench.exit_codes.ExitCode: a usage error is CONFIGURATION_ERROR (argparse
 would exit 2, which Argo retries), an exception no command handled is logged and is
 RUNTIME_ERROR (Python would exit 1, which reads as "a model failed" and is never retried).
 """
@@ -21,9 +21,9 @@ from typing import NoReturn
 
 import structlog
 
+from workbench.contract import ExitCode
 from workbench.observability.log_format import add_log_format_argument, resolve_log_format
 from workbench.observability.logging import configure_logging
-from workbench.run.exit_codes import ExitCode
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "sample-data": ("workbench.sample_data.command", "generate deterministic Scout Retail data"),

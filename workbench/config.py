@@ -81,3 +81,20 @@ def _quote(value: str) -> str:
 def dbt_project_dir(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     return Path(env.get("DBT_PROJECT_DIR", str(PROJECT_ROOT / "dbt")))
+
+
+def resolve_target_path(explicit: Path | None, project_dir: Path, env: Mapping[str, str]) -> Path:
+    """The target path dbt will write: --target-path, then DBT_TARGET_PATH, then dbt/target."""
+    if explicit is not None:
+        return explicit
+    from_env = env.get("DBT_TARGET_PATH")
+    if from_env:
+        path = Path(from_env)
+        return path if path.is_absolute() else project_dir / path
+    return project_dir / "target"
+
+
+def resolve_log_path(project_dir: Path, env: Mapping[str, str]) -> Path:
+    """The directory of dbt's log file: DBT_LOG_PATH, else dbt/logs."""
+    from_env = env.get("DBT_LOG_PATH")
+    return Path(from_env) if from_env else project_dir / "logs"

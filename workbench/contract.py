@@ -77,3 +77,32 @@ OUTPUT_NAMES: tuple[str, ...] = (
     "tests_failed",
     "failed_nodes",
 )
+
+# The WorkflowTemplate's parameters of a dbt run and the `workbench run` option each becomes
+# (a parameter `p` reaches the runtime as one argv entry `<option>=<value>`, never a shell).
+RUN_PARAMETER_OPTIONS: dict[str, str] = {
+    "layer": "--layer",
+    "select": "--select",
+    "exclude": "--exclude",
+    "full_refresh": "--full-refresh",
+}
+# How a boolean parameter is spelled in a workflow (the Argo UI shows these as its choices).
+BOOLEAN_CHOICES: tuple[str, str] = ("false", "true")
+
+
+def run_arguments(
+    layer: str, *, select: str = "", exclude: str = "", full_refresh: bool = False
+) -> dict[str, str]:
+    """A dbt run's workflow parameters, by name, as strings as Argo carries them."""
+    values = {
+        "layer": layer,
+        "select": select,
+        "exclude": exclude,
+        "full_refresh": BOOLEAN_CHOICES[int(full_refresh)],
+    }
+    return {name: values[name] for name in RUN_PARAMETER_OPTIONS}
+
+
+def describe_exit_codes() -> str:
+    """`0 success, 1 failure, …`: every code, for help texts and metric descriptions."""
+    return ", ".join(f"{int(code)} {code.name.lower().replace('_', ' ')}" for code in ExitCode)

@@ -22,7 +22,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from workbench.config import PostgresSettings, dbt_project_dir
-from workbench.run.exit_codes import ExitCode
+from workbench.contract import ExitCode
+from workbench.dbt_cli import invoke, project_args
 
 PARTIAL_PARSE_ENV = "DBT_PARTIAL_PARSE_FILE_PATH"
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
@@ -48,25 +49,14 @@ def connection_identity(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def parse_args(project_dir: Path, out_dir: Path) -> list[str]:
-    return [
-        "parse",
-        "--project-dir",
-        str(project_dir),
-        "--profiles-dir",
-        str(project_dir),
-        "--target-path",
-        str(out_dir),
-        "--no-use-colors",
-        "--no-send-anonymous-usage-stats",
-    ]
+    return ["parse", *project_args(project_dir), "--target-path", str(out_dir)]
 
 
 def build(project_dir: Path, out_dir: Path, env: Mapping[str, str]) -> Path:
     """Parse the project into out_dir (no database needed); return the partial-parse file."""
-    from dbt.cli.main import dbtRunner
     from dbt.version import __version__ as dbt_version
 
-    result = dbtRunner().invoke(parse_args(project_dir, out_dir))
+    result = invoke(parse_args(project_dir, out_dir))
     saved = out_dir / PARTIAL_PARSE_FILE
     if not result.success or not saved.is_file():
         raise PreparseError(f"dbt parse of {project_dir} failed: {result.exception}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hera.workflows import CronWorkflow, Parameter
 from hera.workflows.models import WorkflowTemplateRef
 
+from workbench.contract import run_arguments
 from workflows.layers import RUN_ENTRYPOINT, Job
 from workflows.retries import retry_strategy
 from workflows.template import TEMPLATE_NAME_PLACEHOLDER
@@ -21,12 +22,8 @@ def cron_name_placeholder(job: Job) -> str:
 def _arguments(job: Job) -> list[Parameter]:
     if job.entrypoint != RUN_ENTRYPOINT:
         return []
-    return [
-        Parameter(name="layer", value=job.layer),
-        Parameter(name="select", value=""),
-        Parameter(name="exclude", value=""),
-        Parameter(name="full_refresh", value="true" if job.full_refresh else "false"),
-    ]
+    arguments = run_arguments(job.layer, full_refresh=job.full_refresh)
+    return [Parameter(name=name, value=value) for name, value in arguments.items()]
 
 
 def build_cron_workflow(job: Job) -> CronWorkflow:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from workbench.contract import BUSINESS_TIMEZONE
 from workflows import helm
-from workflows.layers import DEFAULT_TIMEZONE, Job
+from workflows.layers import Job
 
 Manifest = dict[str, Any]
 
@@ -81,7 +82,7 @@ def cron_workflow(manifest: Manifest, job: Job) -> Manifest:
     spec = manifest["spec"]
     defaults = " ".join(json.dumps(schedule) for schedule in job.schedules)
     spec["schedules"] = helm.value(f"{cron_values}.schedules | default (list {defaults}) | toJson")
-    fallback = json.dumps(DEFAULT_TIMEZONE)
+    fallback = json.dumps(BUSINESS_TIMEZONE)
     spec["timezone"] = helm.value(
         f"{cron_values}.timezone | default .Values.timezone | default {fallback} | quote"
     )

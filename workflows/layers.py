@@ -10,28 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# `workbench run --layer` values; each names a selector in dbt/selectors.yml.
-LAYERS: tuple[str, ...] = ("bronze", "silver", "gold", "platinum", "all", "maintenance")
-FULL_REFRESH_CHOICES: tuple[str, ...] = ("false", "true")
-
-# Which layers each run touches: the mutual-exclusion table. It mirrors
-# workbench.run.lock.LAYER_LOCKS (the runtime's advisory locks; a test holds the two equal),
-# and the WorkflowTemplate's Argo mutexes are rendered from it. A run with --select/--exclude
-# may reach any layer, so it holds them all, as the runtime does.
-LOCK_ORDER: tuple[str, ...] = ("bronze", "silver", "gold", "platinum")
-LAYER_LOCKS: dict[str, tuple[str, ...]] = {
-    "bronze": ("bronze",),
-    "silver": ("silver",),
-    "gold": ("gold",),
-    "platinum": ("platinum",),
-    "all": LOCK_ORDER,
-    "maintenance": ("silver", "gold", "platinum"),
-}
-# The docs publish reads the catalog but writes no layer: it only excludes another publish.
-DOCS_LOCK = "docs"
-
-# Scout Retail stores trade in the Philippines; schedules read as local wall-clock times.
-DEFAULT_TIMEZONE = "Asia/Manila"
+from workbench.contract import BUSINESS_TIMEZONE
 
 OFF_SCHEDULE_FAILURES = 3
 RUN_ENTRYPOINT = "dbt-run"
@@ -59,7 +38,7 @@ class Job:
     retry_limit: int  # retries of exit code 2 (runtime errors); exit 1 is never retried
     full_refresh: bool = False
     entrypoint: str = RUN_ENTRYPOINT
-    timezone: str = DEFAULT_TIMEZONE
+    timezone: str = BUSINESS_TIMEZONE
 
     @property
     def scheduled(self) -> bool:

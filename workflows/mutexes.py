@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from hera.workflows.models import Mutex, Synchronization
 
+from workbench.contract import DOCS_LOCK, LAYER_LOCKS, LOCK_ORDER
 from workflows import helm
-from workflows.layers import DOCS_ENTRYPOINT, DOCS_LOCK, LAYER_LOCKS, LOCK_ORDER, RUN_ENTRYPOINT
+from workflows.layers import DOCS_ENTRYPOINT, RUN_ENTRYPOINT
 
 PREFIX_TEXT = helm.text(helm.FULLNAME)
 FREE_SUFFIX = "-free-"

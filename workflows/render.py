@@ -14,9 +14,10 @@ from typing import Any
 
 import yaml
 
-from workflows import helm, helm_fields, retries
+from workbench.contract import LAYERS, ExitCode
+from workflows import helm, helm_fields
 from workflows.cron import build_cron_workflow
-from workflows.layers import DOCS_ENTRYPOINT, LAYERS, Job, scheduled_jobs
+from workflows.layers import DOCS_ENTRYPOINT, Job, scheduled_jobs
 from workflows.template import build_workflow_template
 
 GENERATED_DIR = "generated"
@@ -81,10 +82,10 @@ def _layer_table_tpl() -> str:
 def _exit_codes() -> dict[str, int]:
     """The runtime's exit-code contract, for the alert rules."""
     return {
-        "success": retries.SUCCESS,
-        "modelOrTestFailed": retries.MODEL_OR_TEST_FAILED,
-        "transientError": retries.TRANSIENT_ERROR,
-        "configurationError": retries.CONFIGURATION_ERROR,
+        "success": int(ExitCode.SUCCESS),
+        "modelOrTestFailed": int(ExitCode.FAILURE),
+        "transientError": int(ExitCode.RUNTIME_ERROR),
+        "configurationError": int(ExitCode.CONFIGURATION_ERROR),
     }
 
 

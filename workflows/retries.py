@@ -1,22 +1,14 @@
 """What Argo retries, and for how long: the runtime's exit-code contract as a retryStrategy.
 
-The exit codes mirror workbench.run.exit_codes.ExitCode (workflows/ never imports workbench/;
-tests/manifests/test_retries.py holds the two equal). The chart's alert rules read the same
-numbers from the generated layer table.
+The exit codes are workbench.contract.ExitCode; the codes a retry cannot heal are its
+FINAL_EXIT_CODES. The chart's alert rules read the same numbers from the generated layer table.
 """
 
 from __future__ import annotations
 
 from hera.workflows.models import Backoff, IntOrString, RetryStrategy
 
-# workbench.run.exit_codes.ExitCode, number by number.
-SUCCESS = 0
-MODEL_OR_TEST_FAILED = 1  # the data or SQL is wrong: the same run fails the same way
-TRANSIENT_ERROR = 2  # connection lost, deadlock, lock timeout, SIGTERM, unexpected exception
-CONFIGURATION_ERROR = 3  # bad parameter, usage error, refused password: a person must act
-
-# The only exit codes a retry cannot heal.
-FINAL_EXIT_CODES = (MODEL_OR_TEST_FAILED, CONFIGURATION_ERROR)
+from workbench.contract import FINAL_EXIT_CODES
 
 # Evaluated by the controller after a failed or errored attempt. lastRetry.status is the
 # node phase: "Error" when Argo itself could not run or watch the pod (pod deleted, init or
@@ -27,7 +19,7 @@ FINAL_EXIT_CODES = (MODEL_OR_TEST_FAILED, CONFIGURATION_ERROR)
 # transient error (2) all retry.
 RETRY_EXPRESSION = (
     'lastRetry.status == "Error" or asInt(lastRetry.exitCode) not in '
-    f"[{', '.join(str(code) for code in FINAL_EXIT_CODES)}]"
+    f"[{', '.join(str(int(code)) for code in FINAL_EXIT_CODES)}]"
 )
 
 FIRST_BACKOFF_SECONDS = 60

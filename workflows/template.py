@@ -29,12 +29,17 @@ from hera.workflows.models import (
     ValueFrom,
 )
 
+from workbench.contract import (
+    BOOLEAN_CHOICES,
+    LAYERS,
+    OUTPUT_NAMES,
+    OUTPUTS_DIR_ENV,
+    RUN_PARAMETER_OPTIONS,
+)
 from workflows import helm
 from workflows.layers import (
     DEFAULT_LAYER,
     DOCS_ENTRYPOINT,
-    FULL_REFRESH_CHOICES,
-    LAYERS,
     ON_DEMAND_RETRY_LIMIT,
     ON_DEMAND_TIMEOUT_SECONDS,
     RUN_ENTRYPOINT,
@@ -54,9 +59,9 @@ RUNTIME_UID = 10001  # numeric USER of images/dbt-runtime/Dockerfile
 RUNTIME_COMMAND = ["workbench"]
 
 # Output parameters the Argo UI shows on a run's node: `workbench run` writes one file per
-# name under OUTPUTS_DIR (workbench.run.outputs.OUTPUT_NAMES; a test keeps the two equal).
+# name in the contract's OUTPUT_NAMES under OUTPUTS_DIR; this says what each means.
 OUTPUTS_DIR = "/work/outputs"
-RUN_OUTPUTS: dict[str, str] = {
+OUTPUT_DESCRIPTIONS: dict[str, str] = {
     "outcome": "success, nothing-new (no new input: skipped), failed (a model or test failed),"
     " or error.",
     "models_built": "Models and seeds built successfully.",
@@ -76,8 +81,15 @@ def run_output_parameters() -> list[Parameter]:
             description=description,
             value_from=ValueFrom(path=f"{OUTPUTS_DIR}/{name}", default=OUTPUT_DEFAULT),
         )
-        for name, description in RUN_OUTPUTS.items()
+        for name, description in _described_outputs().items()
     ]
+
+
+def _described_outputs() -> dict[str, str]:
+    missing = set(OUTPUT_NAMES) ^ set(OUTPUT_DESCRIPTIONS)
+    if missing:
+        raise ValueError(f"describe exactly the contract's OUTPUT_NAMES; differs in {missing}")
+    return {name: OUTPUT_DESCRIPTIONS[name] for name in OUTPUT_NAMES}
 
 
 def run_results_artifact() -> Artifact:
@@ -145,20 +157,15 @@ def _dbt_run_container() -> Container:
         image=helm.value('include "dbt-workbench.image" . | quote'),
         image_pull_policy="IfNotPresent",  # replaced by values, see workflows.helm_fields
         command=RUNTIME_COMMAND,
-        inputs=[
-            Parameter(name="layer"),
-            Parameter(name="select"),
-            Parameter(name="exclude"),
-            Parameter(name="full_refresh"),
-        ],
-        # A list, never a shell: parameters reach `workbench run` as single argv entries.
+        inputs=[Parameter(name=name) for name in RUN_PARAMETER_OPTIONS],
+        # A list, never a shell: parameters reach `workbench run` as single argv entries,
+        # `--opt=value` so that a value starting with "-" is never read as an option.
         args=[
             "run",
-            # `--opt=value` so that a value starting with "-" is never read as an option.
-            "--layer={{inputs.parameters.layer}}",
-            "--select={{inputs.parameters.select}}",
-            "--exclude={{inputs.parameters.exclude}}",
-            "--full-refresh={{inputs.parameters.full_refresh}}",
+            *(
+                f"{option}={{{{inputs.parameters.{name}}}}}"
+                for name, option in RUN_PARAMETER_OPTIONS.items()
+            ),
         ],
         env=[
             *_environment(),
@@ -167,7 +174,7 @@ def _dbt_run_container() -> Container:
                 name="WORKBENCH_ARTIFACTS_URL",
                 value=helm.value('include "dbt-workbench.runArtifactsUrl" . | quote'),
             ),
-            Env(name="WORKBENCH_OUTPUTS_DIR", value=OUTPUTS_DIR),
+            Env(name=OUTPUTS_DIR_ENV, value=OUTPUTS_DIR),
         ],
         env_from=[_postgres_secret(), _aws_secret()],
         security_context=_restricted_container_context(),
@@ -227,7 +234,7 @@ def build_workflow_template() -> WorkflowTemplate:
             Parameter(
                 name="full_refresh",
                 value="false",
-                enum=list(FULL_REFRESH_CHOICES),
+                enum=list(BOOLEAN_CHOICES),
                 description="Rebuild incremental models from scratch.",
             ),
         ],

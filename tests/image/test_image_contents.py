@@ -10,7 +10,7 @@ from pathlib import Path
 from tests.image.conftest import BuiltImage
 from tests.image.engine import Engine
 from workbench.cli import NEEDS_EXTRA
-from workbench.run.exit_codes import ExitCode
+from workbench.contract import ExitCode
 
 REPO = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())

@@ -31,7 +31,7 @@ from tests.image.conftest import (
 )
 from tests.image.podspec import PodSpec
 from tests.pgcluster import TEST_PASSWORD, PostgresCluster, temporary_cluster
-from workbench.run.exit_codes import ExitCode
+from workbench.contract import ExitCode
 
 REPO = Path(__file__).resolve().parents[2]
 LAYERS = ("bronze", "silver", "gold", "platinum")  # in the order the schedules feed each other

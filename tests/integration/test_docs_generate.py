@@ -14,7 +14,7 @@ import pytest
 from tests.pgcluster import TEST_PASSWORD, free_port
 from workbench import cli
 from workbench.config import PROJECT_ROOT
-from workbench.run.exit_codes import ExitCode
+from workbench.contract import ExitCode
 
 pytestmark = pytest.mark.integration
 

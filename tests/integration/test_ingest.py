@@ -17,8 +17,8 @@ import pytest
 
 from tests.pgcluster import free_port
 from workbench import cli
+from workbench.contract import ExitCode
 from workbench.ingest.schema import ensure_raw_schema
-from workbench.run.exit_codes import ExitCode
 from workbench.sample_data.generate import generate
 from workbench.sample_data.options import SampleOptions
 

@@ -11,7 +11,7 @@ import yaml
 
 from tests import prerequisites
 from tests.manifests import chart
-from workbench.run.exit_codes import ExitCode
+from workbench.contract import ExitCode
 from workflows.layers import DOCS_ENTRYPOINT, scheduled_jobs
 
 # The runtime's contract is the one definition; the rules are rendered from its mirror.

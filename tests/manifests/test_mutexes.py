@@ -19,6 +19,7 @@ import pytest
 
 from tests.manifests import chart
 from tests.manifests.argo_expr import replace_expression_tags
+from workbench import contract
 from workbench.run import lock
 from workflows import layers
 
@@ -52,17 +53,11 @@ def _runtime_locks(layer: str, select: str = "", exclude: str = "") -> set[str]:
 
 # (entrypoint, parameters) of every kind of run.
 RUNS = [
-    *[(layers.RUN_ENTRYPOINT, {"layer": layer}) for layer in layers.LAYERS],
+    *[(layers.RUN_ENTRYPOINT, {"layer": layer}) for layer in contract.LAYERS],
     (layers.RUN_ENTRYPOINT, {"layer": "silver", "select": "silver_products+"}),
     (layers.RUN_ENTRYPOINT, {"layer": "bronze", "exclude": "bronze_products"}),
     (layers.DOCS_ENTRYPOINT, {}),
 ]
-
-
-def test_one_table_for_argo_and_the_runtime() -> None:
-    assert layers.LAYER_LOCKS == lock.LAYER_LOCKS
-    assert layers.LOCK_ORDER == lock.LOCK_ORDER
-    assert set(layers.LAYER_LOCKS) == set(layers.LAYERS)
 
 
 @pytest.mark.parametrize(("entrypoint", "parameters"), RUNS, ids=lambda r: str(r))
@@ -73,7 +68,7 @@ def test_a_run_holds_the_mutexes_of_exactly_the_layers_its_advisory_locks_cover(
     names = _held(template, "uid-1", entrypoint, parameters)
     shared = {name.removeprefix(PREFIX) for name in names if "-free-" not in name}
     if entrypoint == layers.DOCS_ENTRYPOINT:
-        assert shared == {layers.DOCS_LOCK}
+        assert shared == {contract.DOCS_LOCK}
     else:
         assert shared == _runtime_locks(**parameters)
     assert len(names) == len(template["spec"]["synchronization"]["mutexes"])  # no duplicates
@@ -131,5 +126,5 @@ def test_the_mutexes_are_workflow_level_so_the_wait_is_not_on_the_deadline_clock
     A template-level lock is tried in executeTemplate (operator.go:2324-2345) of a Running
     workflow, whose deadline is already running."""
     spec = _template(default_docs)["spec"]
-    assert len(spec["synchronization"]["mutexes"]) == len(layers.LOCK_ORDER) + 1
+    assert len(spec["synchronization"]["mutexes"]) == len(contract.LOCK_ORDER) + 1
     assert all("synchronization" not in step for step in spec["templates"])

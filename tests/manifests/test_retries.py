@@ -19,8 +19,7 @@ import pytest
 
 from tests.manifests import chart
 from tests.manifests.argo_retry import ERROR, FAILED, Attempt, decide, parse_duration
-from workbench.run.exit_codes import ExitCode
-from workflows import retries
+from workbench.contract import ExitCode
 from workflows.layers import JOBS, ON_DEMAND_RETRY_LIMIT, ON_DEMAND_TIMEOUT_SECONDS, Job
 
 T0 = datetime(2026, 11, 29, 19, 0, tzinfo=UTC)  # 03:00 in Asia/Manila
@@ -45,16 +44,6 @@ def _job(name: str) -> Job:
 
 def _attempt(phase: str, exit_code: str | None, minutes: float = 1) -> Attempt:
     return Attempt(phase, exit_code, T0, T0 + timedelta(minutes=minutes))
-
-
-def test_the_mirror_is_the_runtime_exit_code_contract() -> None:
-    assert {code.name: int(code) for code in ExitCode} == {
-        "SUCCESS": retries.SUCCESS,
-        "FAILURE": retries.MODEL_OR_TEST_FAILED,
-        "RUNTIME_ERROR": retries.TRANSIENT_ERROR,
-        "CONFIGURATION_ERROR": retries.CONFIGURATION_ERROR,
-    }
-    assert set(retries.FINAL_EXIT_CODES) == {ExitCode.FAILURE, ExitCode.CONFIGURATION_ERROR}
 
 
 # (what happened, the node Argo records for it, retried?)

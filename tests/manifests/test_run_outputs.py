@@ -16,7 +16,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from tests.manifests import chart
-from workbench.run.outputs import OUTPUT_NAMES, OUTPUTS_DIR_ENV
+from workbench.contract import OUTPUT_NAMES, OUTPUTS_DIR_ENV
 
 TEMPLATE_NAME = "wb-dbt-workbench"
 

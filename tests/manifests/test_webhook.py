@@ -19,7 +19,7 @@ from tests.manifests.argo_events import (
     trigger_workflow,
     webhook_event,
 )
-from workflows.layers import LAYERS
+from workbench.contract import LAYERS
 
 TOKEN = "s3cr3t-t0ken"  # noqa: S105 - a test value
 DEPLOY_DOC = chart.REPO_ROOT / "docs" / "deploy.md"

@@ -40,7 +40,7 @@ from tests.reliability.support import (
     workbench,
     workbench_env,
 )
-from workbench.run.params import TEST_SCOPES
+from workbench.params import TEST_SCOPES
 
 pytestmark = pytest.mark.integration
 

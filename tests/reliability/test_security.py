@@ -19,7 +19,7 @@ from dbt.cli.main import dbtRunner
 
 from tests.pgcluster import TEST_PASSWORD, free_port
 from tests.reliability.support import Database, workbench, workbench_env
-from workbench.run.exit_codes import ExitCode
+from workbench.contract import ExitCode
 
 JINJA = "{{ run_query('drop schema silver cascade') }}"
 

@@ -21,7 +21,7 @@ import pytest
 
 from tests.runtime.cli_runs import run_workbench
 from tests.runtime.dbt_projects import FAILING_FILES, runner_env, write_project
-from workbench.run.outputs import OUTPUT_NAMES
+from workbench.contract import OUTPUT_NAMES
 from workbench.run.progress import ProgressFile, progress_line
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,8 @@ import psycopg
 import pytest
 
 from tests.runtime.pg_watch import conninfo, wait_until
-from workbench.run.lock import LOCK_NAMESPACE, LOCK_ORDER, LockTimeoutError, layer_locks
+from workbench.contract import LOCK_ORDER
+from workbench.run.lock import LOCK_NAMESPACE, LockTimeoutError, layer_locks
 
 pytestmark = pytest.mark.integration
 

@@ -11,11 +11,12 @@ import structlog
 from prometheus_client import generate_latest
 
 from tests.runtime.records_factory import invocation, node
+from workbench.contract import ExitCode
+from workbench.exit_codes import classify_build, is_connection_error
 from workbench.observability.labels import argo_labels
 from workbench.observability.logging import configure_logging
 from workbench.observability.metrics import build_registry
 from workbench.observability.redact import MASK, redact_text, redact_value, secret_values
-from workbench.run.exit_codes import ExitCode, classify_build, is_connection_error
 
 CONNECTION_LOST = (
     "Database Error in model slow (models/slow.sql)\n  terminating connection due to "

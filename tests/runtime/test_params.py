@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workbench.run.dbt_build import build_args
-from workbench.run.params import (
+from workbench.params import (
     DEFAULT_LOCK_TIMEOUT_SECONDS,
     LAYERS,
     ParamError,
@@ -20,6 +19,7 @@ from workbench.run.params import (
     parse_selection,
     parse_vars,
 )
+from workbench.run.dbt_build import build_args
 
 ALLOWED_SELECTION_CHARS = set(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:+*@/,- "

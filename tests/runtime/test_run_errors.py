@@ -14,7 +14,7 @@ from tests.pgcluster import TEST_PASSWORD, free_port
 from tests.runtime.cli_runs import finish, run_workbench, start_workbench
 from tests.runtime.dbt_projects import GATED_FILES, runner_env, write_project
 from tests.runtime.pg_watch import backends_blocked_on_gate, conninfo, wait_until
-from workbench.run.exit_codes import ExitCode
+from workbench.contract import ExitCode
 
 GATE_KEY = 626262
 

@@ -18,12 +18,12 @@ import psycopg
 import structlog
 
 from workbench import cli
-from workbench.config import PostgresSettings, dbt_project_dir
+from workbench.config import PostgresSettings, dbt_project_dir, resolve_target_path
+from workbench.contract import ExitCode
 from workbench.db import connect
 from workbench.demo import summary as summary_mod
 from workbench.demo.existing import refusal_message, relations_with_rows
 from workbench.demo.scoring import read_ground_truth, score
-from workbench.run.exit_codes import ExitCode
 
 log = structlog.get_logger("workbench.demo")
 DEFAULT_LOG_FORMAT = "console"
@@ -113,7 +113,7 @@ def _pipeline(
 ) -> int:
     data_dir = workdir / "data"
     os.environ.update(settings.as_env())
-    target = Path(os.environ.get("DBT_TARGET_PATH", str(dbt_project_dir() / "target")))
+    target = resolve_target_path(None, dbt_project_dir(), os.environ)
     run_exit = 0
     tests: dict[str, int] = {}
     for title, argv in _steps(args, data_dir):

@@ -1,6 +1,6 @@
 """`workbench docs`: generate dbt docs, optionally publish them (and the run's artifacts) to S3.
 
-Exit codes follow `workbench run` (workbench.run.exit_codes.ExitCode): a model that does not
+Exit codes follow `workbench run` (workbench.exit_codes.ExitCode): a model that does not
 compile is FAILURE, database or S3 trouble RUNTIME_ERROR (retried), bad arguments or a refused
 login CONFIGURATION_ERROR.
 """
@@ -15,22 +15,20 @@ from pathlib import Path
 
 import structlog
 
-from workbench.config import dbt_project_dir
+from workbench.config import dbt_project_dir, resolve_log_path, resolve_target_path
+from workbench.contract import ExitCode
 from workbench.docs.generate import (
     DocsGenerationError,
     GeneratedDocs,
     generate_docs,
-    resolve_log_path,
-    resolve_target_path,
 )
-from workbench.docs.location import S3Location
-from workbench.docs.publish import PublishError, plan_files, publish
-from workbench.docs.s3client import make_s3_client
 from workbench.docs.serve import DEFAULT_PORT, make_server, missing_site_files, serve
-from workbench.docs.version import default_version_id, validate_version_id
 from workbench.preparsed import PARTIAL_PARSE_ENV, reuse_blockers
-from workbench.run.exit_codes import ExitCode
-from workbench.run.signals import sigterm_as_interrupt
+from workbench.signals import sigterm_as_interrupt
+from workbench.storage.location import S3Location
+from workbench.storage.publish import PublishError, plan_files, publish
+from workbench.storage.s3client import make_s3_client
+from workbench.storage.version import default_version_id, validate_version_id
 
 log = structlog.get_logger("workbench.docs")
 

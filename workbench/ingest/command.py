@@ -11,7 +11,7 @@ from typing import Any
 
 import structlog
 
-from workbench.run.exit_codes import ExitCode
+from workbench.contract import ExitCode
 
 ENTITIES = ("transactions", "products")
 SOURCES = ("csv", "jsonl", "webhook", "gdrive", "api")

@@ -12,14 +12,15 @@ import structlog
 from tqdm import tqdm
 
 from workbench.config import ConfigError, PostgresSettings
+from workbench.contract import ExitCode
 from workbench.db import connect
+from workbench.exit_codes import classify_database_error
 from workbench.ingest import ledger
 from workbench.ingest.digest import HashingReader, stream_sha256
 from workbench.ingest.loader import FileCounts, Landing, copy_new_file, merge_changed_file
 from workbench.ingest.readers import Block, FileFormatError, blocks_of, read_csv, scan_jsonl
 from workbench.ingest.schema import ensure_raw_schema
 from workbench.ingest.sources import Source, SourceError, resolve
-from workbench.run.exit_codes import ExitCode, classify_database_error
 
 log = structlog.get_logger("workbench.ingest")
 ID_KEYS = {"transactions": "transaction_id", "products": "product_id"}

@@ -14,6 +14,7 @@ import structlog
 from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, pushadd_to_gateway
 
 from workbench.config import PostgresSettings
+from workbench.contract import describe_exit_codes
 from workbench.observability.records import InvocationResult
 from workbench.observability.redact import redact_text, secret_values
 
@@ -46,7 +47,7 @@ def build_registry(result: InvocationResult, last_success: datetime | None) -> C
         1 if result.success else 0
     )
     gauge(
-        "dbt_workbench_run_exit_code", "Exit code of the last run (0 ok, 1 failure, 2 error)."
+        "dbt_workbench_run_exit_code", f"Exit code of the last run ({describe_exit_codes()})."
     ).labels(layer).set(result.exit_code)
     gauge("dbt_workbench_run_duration_seconds", "Wall time of the last run.").labels(layer).set(
         result.duration_seconds

@@ -15,8 +15,8 @@ log = structlog.get_logger("workbench.run")
 def publish_artifacts(result: InvocationResult, settings: PostgresSettings) -> None:
     """Upload run_results.json and manifest.json; an S3 failure is logged, never raised."""
     # Imported here so that runs without an artifacts bucket never load boto3.
-    from workbench.docs.artifacts import publish_run_artifacts
-    from workbench.docs.generate import resolve_target_path
+    from workbench.config import resolve_target_path
+    from workbench.run.s3_artifacts import publish_run_artifacts
 
     try:
         target = resolve_target_path(None, dbt_project_dir(), os.environ)

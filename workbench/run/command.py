@@ -10,28 +10,28 @@ from pathlib import Path
 import psycopg
 import structlog
 
-from workbench.config import ConfigError, PostgresSettings, dbt_project_dir
-from workbench.docs.generate import resolve_target_path
+from workbench.config import ConfigError, PostgresSettings, dbt_project_dir, resolve_target_path
+from workbench.contract import ExitCode
+from workbench.exit_codes import classify_database_error
 from workbench.observability.history import read_last_success, record_history
 from workbench.observability.labels import argo_labels
 from workbench.observability.logging import ensure_logging_configured
 from workbench.observability.metrics import MetricsPusher
-from workbench.preparsed import PARTIAL_PARSE_ENV
-from workbench.run.artifacts import artifacts_configured, publish_artifacts
-from workbench.run.console import ConsoleReport
-from workbench.run.exit_codes import ExitCode, classify_database_error
-from workbench.run.invocation import Publisher, run_layer
-from workbench.run.outputs import OutputWriter
-from workbench.run.params import (
+from workbench.params import (
     LOCK_TIMEOUT_ENV,
     ParamError,
     add_selection_arguments,
     parse_run_params,
 )
+from workbench.preparsed import PARTIAL_PARSE_ENV
+from workbench.run.artifacts import artifacts_configured, publish_artifacts
+from workbench.run.console import ConsoleReport
+from workbench.run.invocation import Publisher, run_layer
+from workbench.run.outputs import OutputWriter
 from workbench.run.progress import ProgressFile
 from workbench.run.resume import find_resume_point
-from workbench.run.signals import sigterm_as_interrupt
 from workbench.run.unchanged import UnchangedCheck
+from workbench.signals import sigterm_as_interrupt
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

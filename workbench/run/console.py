@@ -15,8 +15,8 @@ from typing import Never, TextIO
 
 from tqdm import tqdm
 
+from workbench.contract import LOCK_ORDER
 from workbench.observability.records import InvocationResult, NodeResult
-from workbench.run.lock import LOCK_ORDER
 
 SEEDS_GROUP = "seeds"  # seeds and their tests: defined outside the layer folders
 HOOKS_GROUP = "hooks"  # on-run-start / on-run-end (the test_failures views)

@@ -9,37 +9,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from workbench.dbt_cli import common_args, invoke
 from workbench.observability.records import TEST_RESOURCE_TYPES, NodeResult
-from workbench.run.params import RunParams
+from workbench.params import RunParams
 
 NodeCallback = Callable[[NodeResult], None]
 # Called once with the number of nodes dbt is about to execute.
 StartCallback = Callable[[int], None]
 
 
-def _common_args(project_dir: Path) -> list[str]:
-    return [
-        "--project-dir",
-        str(project_dir),
-        "--profiles-dir",
-        str(project_dir),
-        # dbt's console logger is off: stdout/stderr carry only our structured events;
-        # dbt's detailed log still goes, as JSON, to its log file (DBT_LOG_PATH).
-        "--log-level",
-        "none",
-        # Explicit, or dbt's file logger inherits "none" from --log-level.
-        "--log-level-file",
-        "debug",
-        "--log-format-file",
-        "json",
-        "--no-use-colors",
-        "--no-send-anonymous-usage-stats",
-    ]
-
-
 def build_args(params: RunParams, project_dir: Path) -> list[str]:
     """dbt CLI arguments: a list handed to dbtRunner, never a shell string."""
-    args = ["build", *_common_args(project_dir)]
+    args = ["build", *common_args(project_dir)]
     if params.select is None and params.exclude is None:
         args += ["--selector", params.layer]
     if params.select is not None:
@@ -55,7 +36,7 @@ def build_args(params: RunParams, project_dir: Path) -> list[str]:
 
 def retry_args(project_dir: Path) -> list[str]:
     """`dbt retry`: selection, full-refresh and vars come from the previous run_results.json."""
-    return ["retry", *_common_args(project_dir)]
+    return ["retry", *common_args(project_dir)]
 
 
 def _parse_dbt_time(text: str) -> datetime | None:
@@ -151,10 +132,8 @@ class _EventCollector:
 def run_dbt_build(
     args: Sequence[str], on_node: NodeCallback, on_start: StartCallback | None = None
 ) -> BuildOutcome:
-    from dbt.cli.main import dbtRunner
-
     collector = _EventCollector(on_node, on_start)
-    result = dbtRunner(callbacks=[collector]).invoke(list(args))
+    result = invoke(args, callbacks=[collector])
     outcome = BuildOutcome(
         success=bool(result.success),
         exception=result.exception,

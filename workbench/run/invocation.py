@@ -13,21 +13,16 @@ from typing import Any
 import psycopg
 import structlog
 
-from workbench.config import PostgresSettings
+from workbench.config import PostgresSettings, resolve_target_path
+from workbench.contract import ExitCode
 from workbench.db import connect
-from workbench.docs.generate import resolve_target_path
+from workbench.exit_codes import classify_build, classify_database_error, is_connection_error
 from workbench.observability.records import InvocationResult, NodeResult
+from workbench.params import RunParams
 from workbench.preparsed import PARTIAL_PARSE_ENV, reuse_blockers
 from workbench.run.console import ConsoleReport
 from workbench.run.dbt_build import build_args, retry_args, run_dbt_build
-from workbench.run.exit_codes import (
-    ExitCode,
-    classify_build,
-    classify_database_error,
-    is_connection_error,
-)
 from workbench.run.lock import LockTimeoutError, layer_locks
-from workbench.run.params import RunParams
 from workbench.run.progress import ProgressFile
 from workbench.run.resume import ResumePoint, resumable_results
 from workbench.run.unchanged import UnchangedCheck

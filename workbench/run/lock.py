@@ -18,18 +18,10 @@ from contextlib import contextmanager
 import psycopg
 from psycopg import errors
 
-# Fixed acquisition order: a run that needs several layers can never deadlock another.
-LOCK_ORDER = ("bronze", "silver", "gold", "platinum")
-# Which layers each `--layer` run touches: the one table of mutual exclusion. The Argo mutexes
-# (workflows.layers.LAYER_LOCKS, held equal by a test) are rendered from the same rows.
-LAYER_LOCKS: dict[str, tuple[str, ...]] = {
-    "bronze": ("bronze",),
-    "silver": ("silver",),
-    "gold": ("gold",),
-    "platinum": ("platinum",),
-    "all": LOCK_ORDER,
-    "maintenance": ("silver", "gold", "platinum"),
-}
+# Which layers each run holds, in the fixed acquisition order (so a run that needs several
+# layers can never deadlock another); the Argo mutexes are rendered from the same table.
+from workbench.contract import LAYER_LOCKS, LOCK_ORDER
+
 # First key of the two-int advisory lock: this application's namespace (ASCII "dbtw").
 LOCK_NAMESPACE = 0x64627477
 

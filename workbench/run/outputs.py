@@ -14,12 +14,9 @@ from pathlib import Path
 import structlog
 
 from workbench.config import PostgresSettings
+from workbench.contract import OUTPUTS_DIR_ENV, ExitCode
 from workbench.observability.records import InvocationResult
-from workbench.run.exit_codes import ExitCode
 
-OUTPUTS_DIR_ENV = "WORKBENCH_OUTPUTS_DIR"
-# The names the template declares (tests/manifests pins the template against this tuple).
-OUTPUT_NAMES = ("outcome", "models_built", "tests_passed", "tests_failed", "failed_nodes")
 BUILT_RESOURCE_TYPES = frozenset({"model", "seed", "snapshot"})
 PASSING_TEST_STATUSES = frozenset({"pass", "warn"})
 # Argo keeps parameters in the Workflow object (etcd): keep the list of names short.

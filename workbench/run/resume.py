@@ -20,7 +20,7 @@ import structlog
 from workbench.config import PostgresSettings
 from workbench.db import connect
 from workbench.observability.run_results_store import stored_bytes
-from workbench.run.params import ParamError, RunParams
+from workbench.params import ParamError, RunParams
 
 Connection = psycopg.Connection[tuple[object, ...]]
 RUN_RESULTS_FILE = "run_results.json"

@@ -35,10 +35,10 @@ from typing import Any
 import psycopg
 import yaml
 
+from workbench.contract import BUSINESS_TIMEZONE, LOCK_ORDER
+
 Connection = psycopg.Connection[tuple[object, ...]]
 
-# Layers whose selector is one dbt tag (dbt/selectors.yml); `all` and `maintenance` always build.
-TAG_LAYERS = ("bronze", "silver", "gold", "platinum")
 PROJECT_FILES = ("dbt_project.yml", "selectors.yml")
 PROJECT_DIRS_KEYS = {
     "model-paths": ["models"],
@@ -48,7 +48,6 @@ PROJECT_DIRS_KEYS = {
     "snapshot-paths": ["snapshots"],
 }
 PASS_THROUGH = frozenset({"view", "ephemeral"})
-DEFAULT_BUSINESS_TIMEZONE = "UTC"
 
 
 class NoBaseline(Exception):
@@ -85,7 +84,7 @@ def business_timezone(project_dir: Path, run_vars: Mapping[str, object]) -> str:
     value = run_vars.get("business_timezone")
     if value is None:
         value = _project_config(project_dir).get("vars", {}).get("business_timezone")
-    return str(value or DEFAULT_BUSINESS_TIMEZONE)
+    return str(value or BUSINESS_TIMEZONE)
 
 
 def load_manifest(candidates: Iterable[Path]) -> dict[str, Any]:
@@ -215,7 +214,8 @@ class UnchangedCheck:
     def decide(
         self, conn: Connection, layer: str, run_vars: Mapping[str, object], *, eligible: bool
     ) -> Decision:
-        if not eligible or layer not in TAG_LAYERS:
+        # A base layer's selector is one dbt tag; `all` and `maintenance` always build.
+        if not eligible or layer not in LOCK_ORDER:
             return Decision(None, False, "only a layer's own selector run can be skipped")
         try:
             inputs = layer_inputs(load_manifest(self.manifest_paths), layer)

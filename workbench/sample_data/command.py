@@ -9,7 +9,7 @@ from pathlib import Path
 
 import structlog
 
-from workbench.run.exit_codes import ExitCode
+from workbench.contract import ExitCode
 from workbench.sample_data.options import FORMATS, OptionsError, SampleOptions
 
 log = structlog.get_logger("workbench.sample_data")

@@ -12,8 +12,8 @@ import argparse
 import json
 import sys
 
-from workbench.run.exit_codes import ExitCode
-from workbench.run.params import ParamError, add_selection_arguments, parse_run_params
+from workbench.contract import ExitCode
+from workbench.params import ParamError, add_selection_arguments, parse_run_params
 from workbench.submit.cluster import ClusterError, connect, create_workflow, get_workflow
 from workbench.submit.manifest import DEFAULT_TEMPLATE, workflow_manifest
 from workbench.submit.wait import wait_for_workflow

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.run.params import RunParams
+from workbench.contract import run_arguments
+from workbench.params import RunParams
 
 ARGO_GROUP = "argoproj.io"
 ARGO_VERSION = "v1alpha1"
@@ -29,10 +30,13 @@ def workflow_manifest(template: str, params: RunParams) -> dict[str, Any]:
             "workflowTemplateRef": {"name": template},
             "arguments": {
                 "parameters": [
-                    {"name": "layer", "value": params.layer},
-                    {"name": "select", "value": params.select or ""},
-                    {"name": "exclude", "value": params.exclude or ""},
-                    {"name": "full_refresh", "value": "true" if params.full_refresh else "false"},
+                    {"name": name, "value": value}
+                    for name, value in run_arguments(
+                        params.layer,
+                        select=params.select or "",
+                        exclude=params.exclude or "",
+                        full_refresh=params.full_refresh,
+                    ).items()
                 ]
             },
         },

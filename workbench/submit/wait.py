@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.run.exit_codes import ExitCode
+from workbench.contract import ExitCode
 
 FINISHED_PHASES = {
     "Succeeded": ExitCode.SUCCESS,

@@ -13,7 +13,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-LAYERS = ("bronze", "silver", "gold", "platinum", "all", "maintenance")
+from workbench.contract import BOOLEAN_CHOICES, LAYERS
+
 DEFAULT_LOCK_TIMEOUT_SECONDS = 600.0
 MAX_LOCK_TIMEOUT_SECONDS = 24 * 3600.0
 LOCK_TIMEOUT_ENV = "WORKBENCH_LOCK_TIMEOUT_SECONDS"
@@ -117,9 +118,9 @@ def parse_full_refresh(text: str | None) -> bool:
     if text is None or text.strip() == "":
         return False
     value = text.strip().lower()
-    if value not in ("true", "false"):
-        raise ParamError(f"--full-refresh must be true or false; got {text!r}")
-    return value == "true"
+    if value not in BOOLEAN_CHOICES:
+        raise ParamError(f"--full-refresh must be {' or '.join(reversed(BOOLEAN_CHOICES))}; got {text!r}")
+    return value == BOOLEAN_CHOICES[1]
 
 
 def parse_vars(text: str | None) -> dict[str, object]:

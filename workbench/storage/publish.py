@@ -23,8 +23,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from workbench.docs.content_types import content_type
-from workbench.docs.location import S3Location
+from workbench.storage.content_types import content_type
+from workbench.storage.location import S3Location
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

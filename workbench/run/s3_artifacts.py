@@ -18,11 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from workbench.docs.generate import collect_artifacts
-from workbench.docs.location import S3Location
-from workbench.docs.publish import PublishResult, plan_files, publish
-from workbench.docs.s3client import make_s3_client
-from workbench.docs.version import default_version_id
+from workbench.dbt_cli import collect_artifacts
+from workbench.storage.location import S3Location
+from workbench.storage.publish import PublishResult, plan_files, publish
+from workbench.storage.s3client import make_s3_client
+from workbench.storage.version import default_version_id
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
