@@ -11,14 +11,13 @@ from pathlib import Path
 import pytest
 
 from workbench import cli
-from workbench.contract import ExitCode
+from workbench.contract import REJECTION_REASONS, ExitCode
 from workbench.sample_data.anomalies import (
     FIRST_ALLOWED_WEEK,
     MIN_WEEKS_APART,
     plan_anomalies,
 )
 from workbench.sample_data.catalog import CATEGORIES
-from workbench.sample_data.defects import REASONS
 from workbench.sample_data.formats import jsonl_line
 from workbench.sample_data.generate import generate
 from workbench.sample_data.options import SampleOptions
@@ -96,7 +95,7 @@ def test_a_bad_start_day_is_refused_with_exit_3(tmp_path: Path) -> None:
 def test_every_rejection_reason_and_every_unparseable_kind_is_present(tmp_path: Path) -> None:
     written = generate(SampleOptions(out=tmp_path, bad_share=0.01, **SMALL))
     expected = json.loads((tmp_path / "expected.json").read_text())
-    assert list(expected["rejected_by_reason"]) == list(REASONS)  # all, in contract order
+    assert list(expected["rejected_by_reason"]) == list(REJECTION_REASONS)  # all, in contract order
     assert expected["unparseable_lines"] >= 4
     lines = written.transaction_files[0].read_bytes().splitlines()
     broken = {"truncated": 0, "array": 0, "utf8": 0, "nul": 0}

@@ -65,6 +65,26 @@ ENTITIES: tuple[str, ...] = ("transactions", "products")
 # The systems a raw record can come from (raw.<entity>.source; bronze's accepted values).
 SOURCES: tuple[str, ...] = ("csv", "jsonl", "webhook", "gdrive", "api")
 
+# Why silver rejects a transaction version, in the order the model checks them: a version's
+# primary reason (silver_rejected_transactions.rejection_reason) is the first that applies.
+# The model's CASE list (dbt/models/silver/silver_transaction_checks.sql) is tested against it.
+REJECTION_REASONS: tuple[str, ...] = (
+    "missing_transaction_id",
+    "invalid_type",
+    "missing_required_field",
+    "invalid_enum",
+    "unknown_category",
+    "non_positive_amount",
+    "future_date",
+    "before_earliest_date",
+    "unknown_product",
+    "amount_mismatch",
+)
+# The reasons that depend on something outside the record (the catalog, the business day): a
+# version rejected for one of them is judged again on every incremental run (dbt macro
+# rejudged_reasons()).
+REJUDGED_REASONS: tuple[str, ...] = ("unknown_product", "future_date")
+
 # --- the workflow's interface (Argo parameters and outputs) --------------------------------
 
 # Output parameters `workbench run` writes (one file each under WORKBENCH_OUTPUTS_DIR) and the

@@ -119,7 +119,9 @@ def parse_full_refresh(text: str | None) -> bool:
         return False
     value = text.strip().lower()
     if value not in BOOLEAN_CHOICES:
-        raise ParamError(f"--full-refresh must be {' or '.join(reversed(BOOLEAN_CHOICES))}; got {text!r}")
+        raise ParamError(
+            f"--full-refresh must be {' or '.join(reversed(BOOLEAN_CHOICES))}; got {text!r}"
+        )
     return value == BOOLEAN_CHOICES[1]
 
 

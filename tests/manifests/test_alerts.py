@@ -439,21 +439,22 @@ def test_suspended_or_disabled_jobs_have_no_freshness_alerts() -> None:
     assert {schedule for _, schedule in rules} == {"silver", "maintenance", "full-refresh"}
 
 
-def test_notes_ask_for_a_threshold_when_only_the_schedule_is_overridden() -> None:
-    def notes(*sets: str) -> str:
-        args = ["--set", "monitoring.prometheusRule.enabled=true"]
+def test_a_schedule_overridden_without_its_threshold_fails_rendering() -> None:
+    """The stale threshold follows the schedule it watches: a values file that moves gold to
+    every 12 hours but keeps the 6-hour job's threshold would page twice a day, so rendering
+    stops and names the value to set, with or without the alerts enabled."""
+
+    def render(*sets: str) -> chart.HelmResult:
+        args: list[str] = []
         for assignment in sets:
             args += ["--set", assignment]
-        result = chart.helm(
-            "install", chart.RELEASE, str(chart.CHART_DIR), "--dry-run=client",
-            "--namespace", chart.NAMESPACE, *args,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr
-        return result.stdout.split("NOTES:", 1)[1]
+        return chart.helm("template", chart.RELEASE, str(chart.CHART_DIR), *args)
 
-    hint = "set cronWorkflows.gold.staleAfterSeconds to match"
-    assert hint not in notes()
-    assert hint in notes("cronWorkflows.gold.schedules[0]=0 */12 * * *")
-    assert hint not in notes(
-        "cronWorkflows.gold.schedules[0]=0 */12 * * *", "cronWorkflows.gold.staleAfterSeconds=46800"
-    )
+    override = "cronWorkflows.gold.schedules[0]=0 */12 * * *"
+    for monitoring in ("false", "true"):
+        failed = render(override, f"monitoring.prometheusRule.enabled={monitoring}")
+        assert failed.returncode != 0
+        assert "set cronWorkflows.gold.staleAfterSeconds" in failed.stderr
+    assert render(override, "cronWorkflows.gold.staleAfterSeconds=46800").returncode == 0
+    # A suspended job is not watched, so its schedule may change alone.
+    assert render(override, "cronWorkflows.gold.suspend=true").returncode == 0

@@ -11,10 +11,7 @@ from typing import Any
 
 import structlog
 
-from workbench.contract import ExitCode
-
-ENTITIES = ("transactions", "products")
-SOURCES = ("csv", "jsonl", "webhook", "gdrive", "api")
+from workbench.contract import ENTITIES, SOURCES, ExitCode
 
 log = structlog.get_logger("workbench.ingest")
 

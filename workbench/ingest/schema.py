@@ -12,9 +12,11 @@ from typing import Any
 
 import psycopg
 
+from workbench.contract import ENTITIES, SOURCES
+
 RAW_SCHEMA = "raw"
-RECORD_TABLES = ("transactions", "products")
-SOURCES = ("csv", "jsonl", "webhook", "gdrive", "api")
+RECORD_TABLES = ENTITIES
+_SOURCES_SQL = ", ".join(f"'{source}'" for source in SOURCES)
 
 # Any stable 64-bit number; it only has to differ from the runner's per-layer locks.
 _DDL_LOCK_KEY = 7_361_904_122_001
@@ -25,7 +27,7 @@ create table if not exists raw.{table} (
     payload         jsonb       not null,
     source          text        not null
                     constraint {table}_source_check
-                    check (source in ('csv', 'jsonl', 'webhook', 'gdrive', 'api')),
+                    check (source in ({sources})),
     source_file     text        not null,
     source_row      bigint      not null,
     batch_id        text        not null,
@@ -89,7 +91,7 @@ def raw_schema_statements() -> list[str]:
     """The DDL, in order. Exposed so docs and tests can show exactly what runs."""
     statements = [f"create schema if not exists {RAW_SCHEMA}"]
     for table in RECORD_TABLES:
-        statements.append(_RECORD_TABLE_DDL.format(table=table))
+        statements.append(_RECORD_TABLE_DDL.format(table=table, sources=_SOURCES_SQL))
         # Incremental bronze reads the newest landings by raw_id and ingested_at. BRIN, not
         # B-tree: both grow with the physical order of this append-only table, and a BRIN index
         # costs a landing next to nothing, where each B-tree added 10-15% to a bulk COPY. raw_id

@@ -8,23 +8,11 @@ import json
 import random
 from collections.abc import Callable
 
+from workbench.contract import REJECTION_REASONS
 from workbench.sample_data.formats import csv_line, csv_text, jsonl_line
 from workbench.sample_data.money import cents_json, cents_text
 from workbench.sample_data.sales import TRANSACTION_FIELDS, Sale, timestamp_text
 
-# The contract's order: a record's primary reason is the first of these that applies.
-REASONS = (
-    "missing_transaction_id",
-    "invalid_type",
-    "missing_required_field",
-    "invalid_enum",
-    "unknown_category",
-    "non_positive_amount",
-    "future_date",
-    "before_earliest_date",
-    "unknown_product",
-    "amount_mismatch",
-)
 REQUIRED_FIELDS = (
     "transaction_date",
     "store_id",
@@ -47,11 +35,11 @@ class DefectMaker:
         self._rng = rng
         self._new_id = new_id
         self._next_reason = 0
-        self._variant = dict.fromkeys(REASONS, 0)
+        self._variant = dict.fromkeys(REJECTION_REASONS, 0)
         self._unknown_products = 0
 
     def next_bad(self, sale: Sale) -> tuple[str, dict[str, object]]:
-        reason = REASONS[self._next_reason % len(REASONS)]
+        reason = REJECTION_REASONS[self._next_reason % len(REJECTION_REASONS)]
         self._next_reason += 1
         return reason, self.make(reason, sale, keep_id=False)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from workbench.sample_data.defects import REASONS
+from workbench.contract import REJECTION_REASONS
 
 
 @dataclass
@@ -25,7 +25,7 @@ class Tally:
             "products_records": self.products_records,
             "rejected_by_reason": {
                 reason: self.rejected_by_reason[reason]
-                for reason in REASONS
+                for reason in REJECTION_REASONS
                 if self.rejected_by_reason[reason]
             },
             "superseded": self.superseded,

@@ -109,7 +109,10 @@ staleAfterSeconds: cronWorkflows.<job>.staleAfterSeconds when set, else the laye
 {{- $cron := index $.Values.cronWorkflows .valuesKey }}
 {{- if and $cron.enabled (not $cron.suspend) }}
 {{- $override := $cron.staleAfterSeconds }}
-{{- $jobs = append $jobs (merge (dict "staleAfterSeconds" (default .staleAfterSeconds $override) "scheduleOverridden" (not (empty $cron.schedules)) "staleOverridden" (not (empty $override))) .) }}
+{{- if and (not (empty $cron.schedules)) (empty $override) }}
+{{- fail (printf "cronWorkflows.%s.schedules is overridden, so the default schedule's stale-alert threshold (%d s) no longer fits it: set cronWorkflows.%s.staleAfterSeconds to the seconds after which no success means the layer is stale (e.g. the longest gap between two runs + the job's timeout + 15 min)" .valuesKey (int64 .staleAfterSeconds) .valuesKey) }}
+{{- end }}
+{{- $jobs = append $jobs (merge (dict "staleAfterSeconds" (default .staleAfterSeconds $override)) .) }}
 {{- end }}
 {{- end }}
 {{- toYaml $jobs }}

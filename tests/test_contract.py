@@ -1,0 +1,65 @@
+"""Where dbt needs a fact of workbench.contract as a literal (SQL, YAML), the literal is checked
+here against the contract; everything in Python imports it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from workbench import contract
+from workbench.ingest.schema import raw_schema_statements
+
+DBT = Path(__file__).resolve().parent.parent / "dbt"
+
+
+def _sql(relative: str) -> str:
+    return (DBT / relative).read_text(encoding="utf-8")
+
+
+def test_the_models_rejection_reasons_are_the_contract_in_its_order() -> None:
+    checks = _sql("models/silver/silver_transaction_checks.sql")
+    reasons = checks[checks.index("array[") :]
+    named = re.findall(r"then '([a-z_]+)'", reasons)
+    # A reason may be produced by more than one branch; the order of first appearance counts.
+    assert list(dict.fromkeys(named)) == list(contract.REJECTION_REASONS)
+
+
+def test_rejudged_reasons_are_the_contract() -> None:
+    macro = _sql("macros/rejudged_reasons.sql")
+    body = macro[macro.index("{% macro") :]
+    assert tuple(re.findall(r"'([a-z_]+)'", body)) == contract.REJUDGED_REASONS
+    assert set(contract.REJUDGED_REASONS) <= set(contract.REJECTION_REASONS)
+
+
+def test_dbt_business_timezone_is_the_contract() -> None:
+    project = yaml.safe_load(_sql("dbt_project.yml"))
+    assert project["vars"]["business_timezone"] == contract.BUSINESS_TIMEZONE
+
+
+def test_the_selectors_are_the_layers() -> None:
+    selectors = yaml.safe_load(_sql("selectors.yml"))
+    assert [s["name"] for s in selectors["selectors"]] == list(contract.LAYERS)
+
+
+def test_raw_landing_accepts_exactly_the_contract_sources() -> None:
+    ddl = "\n".join(raw_schema_statements())
+    for table in contract.ENTITIES:
+        assert f"raw.{table}" in ddl
+    checks = set(re.findall(r"check \(source in \(([^)]*)\)\)", ddl))
+    assert checks == {", ".join(f"'{source}'" for source in contract.SOURCES)}
+
+
+def test_every_exit_code_is_described() -> None:
+    described = contract.describe_exit_codes()
+    for code in contract.ExitCode:
+        assert f"{int(code)} " in described
+    assert described.startswith("0 success, 1 failure, 2 runtime error, 3 configuration error")
+
+
+def test_run_arguments_name_every_parameter_once() -> None:
+    arguments = contract.run_arguments("silver", full_refresh=True)
+    assert list(arguments) == list(contract.RUN_PARAMETER_OPTIONS)
+    assert arguments["full_refresh"] == "true"
+    assert contract.run_arguments("gold")["full_refresh"] == "false"
