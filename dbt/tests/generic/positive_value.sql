@@ -1,8 +1,0 @@
-{#- Fails on every row whose value is zero or negative (NULLs are not_null's business). -#}
-{% test positive_value(model, column_name) %}
-
-select {{ column_name }}
-from {{ model }}
-where {{ column_name }} <= 0
-
-{% endtest %}
