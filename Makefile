@@ -32,10 +32,11 @@ prereqs: ## check the system packages `make test` needs (names the apt-get line 
 test: setup prereqs tools lint ## prerequisites, lint, then unit + integration tests (throwaway PostgreSQL, real Helm/Prometheus)
 	$(RUN) pytest -q -p no:cacheprovider --ignore=tests/image
 
-lint: setup ## ruff + mypy strict
+lint: setup ## ruff + mypy strict + sqlfluff (dbt models and tests, jinja templater: .sqlfluff)
 	$(RUN) ruff check workbench workflows tests bench
 	$(RUN) ruff format --check workbench workflows tests bench
 	$(RUN) mypy
+	$(RUN) sqlfluff lint dbt/models dbt/tests --disable-progress-bar --processes 2
 
 manifests: setup ## render the chart's workflow templates from the Hera code in workflows/
 	$(RUN) python -m workflows.render charts/dbt-workbench/templates

@@ -9,7 +9,13 @@ with
 
 gold as (
 
-    select month_start, category, transactions, units, revenue, silver_judged_through
+    select
+        month_start,
+        category,
+        transactions,
+        units,
+        revenue,
+        silver_judged_through
     from {{ ref('gold_monthly_summary') }}
 
 ),
@@ -35,11 +41,20 @@ silver as (
 
 ),
 
+judged_through as (
+
+    select
+        (select max(judged_at) from validated) as silver_judged,
+        (select max(silver_judged_through) from gold) as gold_read
+
+),
+
 snapshot as (
 
     select
-        (select max(judged_at) from validated)
-        is not distinct from (select max(silver_judged_through) from gold) as is_what_gold_read
+        coalesce(silver_judged <> gold_read, (silver_judged is null) <> (gold_read is null))
+            as gold_is_stale
+    from judged_through
 
 ),
 
@@ -57,17 +72,19 @@ compared as (
 
     from gold
     full outer join silver
-        on silver.month_start = gold.month_start
-        and silver.category = gold.category
+        on
+            silver.month_start = gold.month_start
+            and silver.category = gold.category
 
 )
 
 select compared.*
 from compared
 cross join snapshot
-where snapshot.is_what_gold_read
+where
+    not snapshot.gold_is_stale
     and (
-        gold_transactions is distinct from silver_transactions
-        or gold_units is distinct from silver_units
-        or gold_revenue is distinct from silver_revenue
+        compared.gold_transactions is distinct from compared.silver_transactions
+        or compared.gold_units is distinct from compared.silver_units
+        or compared.gold_revenue is distinct from compared.silver_revenue
     )

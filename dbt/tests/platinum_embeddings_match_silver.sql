@@ -13,7 +13,9 @@ validated as (
 
 embeddings as (
 
-    select transaction_id, count(*) as lines
+    select
+        transaction_id,
+        count(*) as lines
     from {{ ref('platinum_transaction_embeddings') }}
     group by 1
 
@@ -26,5 +28,6 @@ select
 from validated
 full outer join embeddings
     on embeddings.transaction_id = validated.transaction_id
-where embeddings.lines is distinct from 1
+where
+    embeddings.lines is distinct from 1
     or validated.transaction_id is null

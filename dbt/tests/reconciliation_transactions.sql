@@ -139,7 +139,11 @@ with
 
 versions as (
 
-    select raw_id, fate, bronze_loaded_at from {{ ref('silver_transaction_versions') }}
+    select
+        raw_id,
+        fate,
+        bronze_loaded_at
+    from {{ ref('silver_transaction_versions') }}
 
 ),
 
@@ -153,13 +157,16 @@ bronze as (
 
     select raw_id
     from {{ ref('bronze_transactions') }}
-    where bronze_loaded_at <= (select processed_through from watermark)
+    where bronze_loaded_at <= (select watermark.processed_through from watermark)
 
 ),
 
 validated as (
 
-    select raw_id, version_count from {{ ref('silver_validated_transactions') }}
+    select
+        raw_id,
+        version_count
+    from {{ ref('silver_validated_transactions') }}
 
 ),
 
@@ -179,16 +186,26 @@ counts as (
         (select coalesce(sum(version_count - 1), 0) from validated) as superseded_rows,
         (
             select count(*) from bronze
-            where not exists (select 1 from versions where versions.raw_id = bronze.raw_id)
+            where not exists (
+                select 1 from versions
+                where versions.raw_id = bronze.raw_id
+            )
         ) as unjudged_rows,
         (
             select count(*) from versions
-            where not exists (select 1 from bronze where bronze.raw_id = versions.raw_id)
+            where not exists (
+                select 1 from bronze
+                where bronze.raw_id = versions.raw_id
+            )
         ) as judged_without_bronze_rows,
         (
             select count(*) from versions
-            where fate = 'winner'
-                and not exists (select 1 from validated where validated.raw_id = versions.raw_id)
+            where
+                fate = 'winner'
+                and not exists (
+                    select 1 from validated
+                    where validated.raw_id = versions.raw_id
+                )
         ) as winners_not_validated,
         (
             select count(*) from validated
@@ -206,7 +223,8 @@ counts as (
 
 select *
 from counts
-where bronze_rows <> validated_rows + rejected_rows + superseded_rows
+where
+    bronze_rows <> validated_rows + rejected_rows + superseded_rows
     or unjudged_rows > 0
     or judged_without_bronze_rows > 0
     or winners_not_validated > 0

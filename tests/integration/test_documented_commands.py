@@ -193,6 +193,9 @@ SEED_COMMANDS = (
     "dbt test --store-failures",
 )
 COVERED.update(dict.fromkeys(SEED_COMMANDS, "tests/integration/test_seed_commands.py"))
+COVERED["DBT_TARGET=dev DBT_DEV_NAME=alice dbt build --project-dir dbt --profiles-dir dbt"] = (
+    "tests/integration/test_dbt_targets.py (the dev target's whole build on a real server)"
+)
 COVERED["cd .."] = "tests/integration/test_seed_commands.py (back from dbt/ after its list)"
 
 

@@ -70,8 +70,9 @@ zero_filled as (
     cross join bounds
     cross join categories
     left join weekly
-        on weekly.week_start = weeks.week_start
-        and weekly.category = categories.category
+        on
+            weekly.week_start = weeks.week_start
+            and weekly.category = categories.category
 
 ),
 
@@ -100,8 +101,9 @@ scored as (
         -- floor, so a spike after it still scores
         case
             when rolling_stddev is not null
-            then (revenue - rolling_mean)
-                / greatest(rolling_stddev, {{ var('anomaly_stddev_floor') }})
+                then
+                    (revenue - rolling_mean)
+                    / greatest(rolling_stddev, {{ var('anomaly_stddev_floor') }})
         end as z_score
 
     from rolling

@@ -58,11 +58,13 @@ with_prior_periods as (
     from monthly
     cross join bounds
     left join monthly as prior_month
-        on prior_month.category = monthly.category
-        and prior_month.month_start = (monthly.month_start - interval '1 month')::date
+        on
+            prior_month.category = monthly.category
+            and prior_month.month_start = (monthly.month_start - interval '1 month')::date
     left join monthly as prior_year
-        on prior_year.category = monthly.category
-        and prior_year.month_start = (monthly.month_start - interval '1 year')::date
+        on
+            prior_year.category = monthly.category
+            and prior_year.month_start = (monthly.month_start - interval '1 year')::date
 
 ),
 
@@ -81,11 +83,13 @@ final as (
         silver_judged_through,
         prior_month_revenue,
         prior_year_revenue,
-        case when is_complete_month then
-            round((revenue - prior_month_revenue) / nullif(prior_month_revenue, 0), 4)
+        case
+            when is_complete_month then
+                round((revenue - prior_month_revenue) / nullif(prior_month_revenue, 0), 4)
         end as mom_growth,
-        case when is_complete_month then
-            round((revenue - prior_year_revenue) / nullif(prior_year_revenue, 0), 4)
+        case
+            when is_complete_month then
+                round((revenue - prior_year_revenue) / nullif(prior_year_revenue, 0), 4)
         end as yoy_growth
 
     from with_prior_periods

@@ -52,7 +52,8 @@ changed_products as (
     select distinct product_id
     from renamed
     where bronze_loaded_at > (
-        select coalesce(max(last_bronze_loaded_at), '-infinity'::timestamptz) from {{ this }}
+        select coalesce(max(loaded.last_bronze_loaded_at), '-infinity'::timestamptz)
+        from {{ this }} as loaded
     )
 
 ),
@@ -76,10 +77,11 @@ typed as (
     from renamed
     -- an oversized id is no product id (and would not fit the primary key's btree); such
     -- catalog records stay in bronze_products
-    where product_id is not null
+    where
+        product_id is not null
         and length(product_id) <= {{ var('max_identifier_length') }}
     {% if is_incremental() %}
-        and product_id in (select product_id from changed_products)
+    and product_id in (select changed_products.product_id from changed_products)
     {% endif %}
 
 ),

@@ -78,14 +78,15 @@ typed as (
 checked as (
 
     select
-        typed.*,
+        *,
         case
             -- nothing can be read from an array or a scalar
             when not is_object then array['invalid_type']
             else array_remove(array[
                 case when transaction_id is null then 'missing_transaction_id' end,
                 case
-                    when (transaction_date_text is not null and transaction_date is null)
+                    when
+                        (transaction_date_text is not null and transaction_date is null)
                         or (quantity_text is not null and quantity is null)
                         or (unit_price_text is not null and unit_price is null)
                         or (amount_text is not null and amount is null)
@@ -97,10 +98,11 @@ checked as (
                         or length(product_id) > {{ var('max_identifier_length') }}
                         or length(basket_id) > {{ var('max_identifier_length') }}
                         or length(customer_id) > {{ var('max_identifier_length') }}
-                    then 'invalid_type'
+                        then 'invalid_type'
                 end,
                 case
-                    when transaction_date_text is null
+                    when
+                        transaction_date_text is null
                         or store_id is null
                         or product_id is null
                         or basket_id is null
@@ -109,30 +111,31 @@ checked as (
                         or amount_text is null
                         or payment_method_text is null
                         or status_text is null
-                    then 'missing_required_field'
+                        then 'missing_required_field'
                 end,
                 case
-                    when payment_method not in ('cash', 'gcash', 'maya', 'card')
+                    when
+                        payment_method not in ('cash', 'gcash', 'maya', 'card')
                         or status not in ('completed', 'refunded', 'voided')
-                    then 'invalid_enum'
+                        then 'invalid_enum'
                 end,
                 case when category is null then 'unknown_category' end,
                 case
                     when quantity <= 0 or unit_price <= 0 or amount <= 0
-                    then 'non_positive_amount'
+                        then 'non_positive_amount'
                 end,
                 case when transaction_date > {{ business_today() }} then 'future_date' end,
                 case
                     when transaction_date < date '{{ var("earliest_business_date") }}'
-                    then 'before_earliest_date'
+                        then 'before_earliest_date'
                 end,
                 case
                     when product_id is not null and not is_known_product
-                    then 'unknown_product'
+                        then 'unknown_product'
                 end,
                 case
                     when abs(amount - quantity * unit_price) > {{ var('amount_tolerance') }}
-                    then 'amount_mismatch'
+                        then 'amount_mismatch'
                 end
             ], null)
         end as rejection_reasons

@@ -40,16 +40,22 @@ touched as (
     -- Versions bronze loaded since the last run. bronze runs one at a time, so a batch silver
     -- has not seen has a later bronze_loaded_at than every batch it has (raw_id is no watermark:
     -- a late-committing landing gets raw_ids below it).
-    select raw_id, transaction_id
+    select
+        raw_id,
+        transaction_id
     from checks
-    where bronze_loaded_at > (
-        select coalesce(max(bronze_loaded_at), '-infinity'::timestamptz) from {{ this }}
-    )
+    where
+        bronze_loaded_at > (
+            select coalesce(max(loaded.bronze_loaded_at), '-infinity'::timestamptz)
+            from {{ this }} as loaded
+        )
 
     union all
 
     -- Rejections that depend on the catalog or the business day: judged again on every run.
-    select raw_id, transaction_id
+    select
+        raw_id,
+        transaction_id
     from {{ this }}
     where is_pending
 
@@ -62,16 +68,22 @@ in_scope as (
     {% if is_incremental() %}
     -- every version of each touched transaction, old batches included, so the winner is right
     -- across batches; left(…, 64) is bronze's btree index on the id (every valid id fits)
-    where left(transaction_id, 64) = any(array(
-        select distinct left(transaction_id, 64) from touched where transaction_id is not null
-    ))
+    where
+        left(transaction_id, 64) = any(array(
+            select distinct left(touched.transaction_id, 64) from touched
+            where touched.transaction_id is not null
+        ))
 
     union all
 
     -- a version without a transaction_id is a transaction of its own
     select * from checks
-    where transaction_id is null
-        and raw_id = any(array(select raw_id from touched where transaction_id is null))
+    where
+        transaction_id is null
+        and raw_id = any(array(
+            select touched.raw_id from touched
+            where touched.transaction_id is null
+        ))
     {% endif %}
 
 ),
@@ -147,7 +159,8 @@ final as (
     left join {{ this }} as previous
         on previous.raw_id = judged.raw_id
     -- the payload is the same for a raw_id, so these are all a new judgment can change
-    where previous.raw_id is null
+    where
+        previous.raw_id is null
         or (
             previous.fate,
             previous.rejection_reasons,

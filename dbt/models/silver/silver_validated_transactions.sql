@@ -28,12 +28,14 @@ versions as (
 winners as (
 
     select * from versions
-    where fate = 'winner'
+    where
+        fate = 'winner'
     {% if is_incremental() %}
-        -- winners whose fate changed since (a new winner, or a new version beside it)
-        and judged_at > (
-            select coalesce(max(judged_at), '-infinity'::timestamptz) from {{ this }}
-        )
+    -- winners whose fate changed since (a new winner, or a new version beside it)
+    and judged_at > (
+        select coalesce(max(loaded.judged_at), '-infinity'::timestamptz)
+        from {{ this }} as loaded
+    )
     {% endif %}
 
 ),
