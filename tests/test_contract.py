@@ -3,6 +3,7 @@ here against the contract; everything in Python imports it."""
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import yaml
 
 from workbench import contract
 from workbench.ingest.schema import raw_schema_statements
+from workbench.sample_data.catalog import CATEGORIES
 
 DBT = Path(__file__).resolve().parent.parent / "dbt"
 
@@ -63,3 +65,16 @@ def test_run_arguments_name_every_parameter_once() -> None:
     assert list(arguments) == list(contract.RUN_PARAMETER_OPTIONS)
     assert arguments["full_refresh"] == "true"
     assert contract.run_arguments("gold")["full_refresh"] == "false"
+
+
+def test_the_sample_catalog_sells_exactly_the_seeds_categories() -> None:
+    """The accepted categories are the seed's rows; the synthetic producer's standard names
+    and their renames must be what the seeds accept and map."""
+    with (DBT / "seeds" / "accepted_categories.csv").open(encoding="utf-8") as handle:
+        accepted = {row["category"] for row in csv.DictReader(handle)}
+    with (DBT / "seeds" / "category_mapping.csv").open(encoding="utf-8") as handle:
+        mapping = {row["raw_category"]: row["category"] for row in csv.DictReader(handle)}
+    assert {category.name for category in CATEGORIES} == accepted
+    for category in CATEGORIES:
+        for alias in category.aliases:
+            assert mapping[alias] == category.name
