@@ -3,28 +3,38 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 UV ?= uv
 RUN := $(UV) run --frozen
+# `uv run` without a sync: for targets whose environment is `make runtime`'s, not the dev one.
+RUN_NO_SYNC := $(UV) run --frozen --no-sync
+UV_QUIET := $(if $(VERBOSE),,--quiet)
+PORT ?= 8080
 TOOLS_DIR := $(CURDIR)/.tools
 export PATH := $(TOOLS_DIR)/bin:$(HOME)/.local/bin:$(PATH)
 IMAGE ?= dbt-workbench/dbt-runtime
 TAG ?= dev
 
-.PHONY: help setup tools prereqs demo docs test lint manifests chart image image-base image-test bench clean
+.PHONY: help setup runtime tools prereqs demo docs test lint manifests chart image image-base image-test bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-setup: ## create .venv from uv.lock with every extra, bytecode compiled as in the image
+setup: ## create .venv from uv.lock with every extra and the dev tools, bytecode compiled as in the image
 	@bash scripts/ensure-uv.sh
-	$(UV) sync --frozen --all-extras --compile-bytecode
+	$(UV) sync --frozen --all-extras --compile-bytecode $(UV_QUIET)
+
+# What `make demo` and `make docs` need: the runtime and the demo + embed extras, no dev tool.
+# --inexact never uninstalls what `make setup` added; uv lists packages only with VERBOSE=1.
+runtime: ## create .venv with the runtime and the demo + embed extras only (what make demo needs)
+	@bash scripts/ensure-uv.sh
+	$(UV) sync --frozen --extra demo --extra embed --no-dev --inexact --compile-bytecode $(UV_QUIET)
 
 tools: ## install helm v4 + kubectl into .tools/bin and the Argo CD schema into .tools/schemas (npm)
 	@bash scripts/install-tools.sh $(TOOLS_DIR)
 
-demo: setup ## the whole pipeline on an embedded PostgreSQL (or POSTGRES_* if set)
-	$(RUN) workbench demo
+demo: runtime ## the whole pipeline on an embedded PostgreSQL (or POSTGRES_* if set)
+	$(RUN_NO_SYNC) workbench demo
 
-docs: setup ## serve the docs the demo generated on http://127.0.0.1:8080 (Ctrl-C stops)
-	$(RUN) workbench docs --serve
+docs: runtime ## serve the docs the demo generated on http://127.0.0.1:$(PORT) (make docs PORT=9000; Ctrl-C stops)
+	$(RUN_NO_SYNC) workbench docs --serve --port $(PORT)
 
 prereqs: ## check the system packages `make test` needs (names the apt-get line for what is missing)
 	@bash scripts/check-prereqs

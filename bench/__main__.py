@@ -1,6 +1,6 @@
 """`python -m bench`: measure each ratio against its baseline, write bench/results/*.json.
 
-uv run --frozen python -m bench --scale 1000000 --big-scale 0 --repeats 3 --only ingest
+python -m bench --scale 1000000 --big-scale 0 --repeats 3 --only ingest
 """
 
 from __future__ import annotations

@@ -78,3 +78,14 @@ def test_the_sample_catalog_sells_exactly_the_seeds_categories() -> None:
     for category in CATEGORIES:
         for alias in category.aliases:
             assert mapping[alias] == category.name
+
+
+def test_the_data_pages_reasons_and_categories_are_the_contracts() -> None:
+    """docs/data.md lists the rejection reasons in order and the standard categories."""
+    page = (DBT.parent / "docs" / "data.md").read_text(encoding="utf-8")
+    order = page.split("its primary reason is the first in", 1)[1].split(".", 1)[0]
+    assert re.findall(r"`([a-z_]+)`", order) == list(contract.REJECTION_REASONS)
+    listed = page.split("Standard categories:", 1)[1].split(". Aliases", 1)[0]
+    with (DBT / "seeds" / "accepted_categories.csv").open(encoding="utf-8") as handle:
+        accepted = [row["category"] for row in csv.DictReader(handle)]
+    assert [name.strip() for name in " ".join(listed.split()).split(",")] == accepted

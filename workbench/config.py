@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from workbench.contract import SESSION_TIMEZONE
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -54,6 +56,8 @@ class PostgresSettings:
             "dbname": self.dbname,
             "sslmode": self.sslmode,
             "application_name": "dbt-workbench",
+            # Timestamps read and written in UTC, whatever the server's `timezone` setting.
+            "options": f"-c TimeZone={SESSION_TIMEZONE}",
         }
         return " ".join(f"{k}={_quote(v)}" for k, v in parts.items() if v != "")
 

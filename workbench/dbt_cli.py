@@ -6,10 +6,13 @@ Arguments are always a list handed to dbtRunner, never a shell string.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from workbench.contract import SESSION_TIMEZONE
 
 # What `dbt retry` / `--state` / `source_status:` read, kept from the preceding invocation.
 ARTIFACT_FILES = ("run_results.json", "manifest.json", "sources.json")
@@ -44,9 +47,14 @@ def common_args(project_dir: Path) -> list[str]:
 
 
 def invoke(args: Sequence[str], callbacks: Sequence[Any] = ()) -> Any:
-    """Run one dbt command in this process; returns dbt's `dbtRunnerResult`."""
+    """Run one dbt command in this process; returns dbt's `dbtRunnerResult`.
+
+    dbt's connections (psycopg2, libpq) take their session time zone from PGTZ: UTC, as every
+    connection of the runtime, whatever the server's `timezone` setting is.
+    """
     from dbt.cli.main import dbtRunner
 
+    os.environ["PGTZ"] = SESSION_TIMEZONE
     return dbtRunner(callbacks=list(callbacks)).invoke(list(args))
 
 

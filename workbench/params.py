@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
 from workbench.contract import BOOLEAN_CHOICES, LAYERS
 
@@ -58,6 +59,21 @@ def _choice(name: str, choices: tuple[str, ...]) -> VarCheck:
     return check
 
 
+def _iso_date(name: str, earliest: date, latest: date) -> VarCheck:
+    def check(value: object) -> object:
+        try:
+            parsed = date.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            parsed = None
+        if parsed is None or len(str(value)) != 10:
+            raise ParamError(f"vars.{name} must be a date written YYYY-MM-DD")
+        if not earliest <= parsed <= latest:
+            raise ParamError(f"vars.{name} must be between {earliest} and {latest}")
+        return value
+
+    return check
+
+
 # dbt_project.yml's var test_scope (dbt/macros/test_scope.sql): which rows the data tests read.
 TEST_SCOPES = ("auto", "batch", "full")
 
@@ -68,6 +84,9 @@ ALLOWED_VARS: Mapping[str, VarCheck] = {
     "anomaly_min_history_weeks": _number("anomaly_min_history_weeks", 1, 52, integer=True),
     "amount_tolerance": _number("amount_tolerance", 0, 1000),
     "test_scope": _choice("test_scope", TEST_SCOPES),
+    "earliest_business_date": _iso_date(
+        "earliest_business_date", date(1900, 1, 1), date(2999, 12, 31)
+    ),
 }
 
 

@@ -38,8 +38,7 @@
 {%- endmacro %}
 
 {#- ISO 8601 timestamp: a valid date, optional time (T or space) and optional zone (Z, +08, +08:00;
-    PostgreSQL refuses offsets beyond 15:59).
-    A value without a zone is read in the session time zone (dbt's connection: UTC by default). -#}
+    PostgreSQL refuses offsets beyond 15:59). -#}
 {% macro is_iso_timestamp_text(text) -%}
     coalesce(
         case
@@ -50,8 +49,15 @@
     )
 {%- endmacro %}
 
+{#- A value without a zone is read as UTC, whatever the session's or the server's time zone is:
+    a server set to Asia/Manila must not pick other winners from the same records. -#}
 {% macro safe_timestamptz(text) -%}
-    case when {{ is_iso_timestamp_text(text) }} then ({{ text }})::timestamptz end
+    case
+        when not {{ is_iso_timestamp_text(text) }} then null
+        when substr({{ text }}, 11) ~ '([Zz]|[+-][0-9]{1,2}(:?[0-9]{2})?)$'
+        then ({{ text }})::timestamptz
+        else ({{ text }})::timestamp at time zone 'UTC'
+    end
 {%- endmacro %}
 
 {#- JSON true/false, or the usual words for them in any casing. -#}

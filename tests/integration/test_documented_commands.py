@@ -147,6 +147,8 @@ RUN: tuple[str, ...] = (
     # docs/bench.md
     "python -m bench --help",
     # docs/data.md (last: it lands the 120,000-transaction default on top)
+    "workbench run --layer silver --full-refresh"
+    ' --vars \'{"earliest_business_date": "2015-01-01"}\'',
     "workbench sample-data --out .demo/data",
     "workbench ingest .demo/data/products.jsonl --entity products",
     "workbench ingest '.demo/data/transactions-*.jsonl' --entity transactions",

@@ -45,10 +45,10 @@ from workbench.params import TEST_SCOPES
 pytestmark = pytest.mark.integration
 
 MODELS_ONLY = ("--exclude", "resource_type:test resource_type:unit_test")
+# The validated category must be a row of the seed accepted_categories.
 CATEGORY_TEST = (
-    "test.scout_retail.accepted_values_silver_validated_transactions_category__Beverages__"
-    "Snacks__Instant_Noodles__Canned_Goods__Dairy__Personal_Care__Household__Condiments__Bakery__"
-    "Tobacco"
+    "test.scout_retail.relationships_silver_validated_transactions_category__category__"
+    "ref_accepted_categories_"
 )
 RECONCILIATION = "test.scout_retail.reconciliation_transactions"
 # bronze and the silver tables that grow with it; the catalog and the seeds are small by nature
@@ -111,7 +111,7 @@ def _failures(results: dict[str, dict[str, Any]], prefix: str) -> int:
 
 def _corrupt_category(db: Database, transaction_id: str | None = None) -> str:
     """A validated row (the oldest unless named) with a category outside the set (no
-    constraint forbids it; the accepted_values test does)."""
+    constraint forbids it; the relationships test to the seed does)."""
     found = db.scalar(
         "update silver.silver_validated_transactions set category = 'Not A Category'"
         " where transaction_id = coalesce(%s, (select transaction_id"
@@ -159,9 +159,9 @@ def test_an_old_defect_is_outside_the_batch_and_inside_the_full_checks(
     assert _failures(results, CATEGORY_TEST) == 1
     stored = db.rows(
         "select failing_row from test_failures.silver_validated_transactions"
-        " where test_name like 'accepted_values%%'"
+        " where test_name like 'relationships%%'"
     )
-    assert [row["value_field"] for (row,) in stored] == ["Not A Category"]
+    assert [row["from_field"] for (row,) in stored] == ["Not A Category"]
 
     with workbench_env(db, workdir):  # the daily maintenance tests everything
         assert workbench("run", "--layer", "maintenance") == 1

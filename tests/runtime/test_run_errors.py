@@ -56,11 +56,10 @@ def test_unreachable_database_exits_2_without_leaking_the_password(tmp_path: Pat
     assert run.exit_code == 2
     (summary,) = run.named("dbt_invocation")
     assert summary["error"].startswith(
-        f"cannot reach PostgreSQL at postgres@127.0.0.1:{pg['POSTGRES_PORT']}"
+        f"cannot connect to PostgreSQL as postgres@127.0.0.1:{pg['POSTGRES_PORT']}"
     )
-    assert [event["event"] for event in run.named("history_write_failed")] == [
-        "history_write_failed"
-    ]
+    # One line: the history cannot be written either, and saying so again adds nothing.
+    assert [event["event"] for event in run.events()] == ["dbt_invocation"]
     assert TEST_PASSWORD not in run.stdout + run.stderr
 
 
@@ -122,14 +121,36 @@ def test_sigterm_cancels_dbt_records_the_run_and_exits_2(
 def test_a_refused_password_exits_3_and_is_not_retried(
     pg_env: dict[str, str], tmp_path: Path
 ) -> None:
-    """A wrong password heals on no retry: CONFIGURATION_ERROR, never RUNTIME_ERROR."""
+    """A wrong password heals on no retry: CONFIGURATION_ERROR, never RUNTIME_ERROR; and it is
+    said once, in one line naming who connected where and the server's reason (no second
+    warning that the history could not be written, no dbt start)."""
     project = write_project(tmp_path / "project", GATED_FILES)
     wrong = {**pg_env, "POSTGRES_PASSWORD": "not-the-password"}
     run = run_workbench("run", "--layer", "silver", env=runner_env(wrong, project, tmp_path))
     assert run.exit_code == ExitCode.CONFIGURATION_ERROR, run.stderr[-3000:]
-    (summary,) = run.named("dbt_invocation")
-    assert "password authentication failed" in summary["error"]
+    (summary,) = run.events()
+    where = f"{pg_env['POSTGRES_USER']}@{pg_env['POSTGRES_HOST']}:{pg_env['POSTGRES_PORT']}"
+    assert summary["event"] == "dbt_invocation"
+    assert summary["error"] == (
+        f"cannot connect to PostgreSQL as {where}/{pg_env['POSTGRES_DB']}: "
+        f'password authentication failed for user "{pg_env["POSTGRES_USER"]}"'
+    )
     assert "not-the-password" not in run.stdout + run.stderr
+
+
+@pytest.mark.integration
+def test_docs_says_a_refused_password_in_one_line_before_dbt_starts(
+    pg_env: dict[str, str], tmp_path: Path
+) -> None:
+    wrong = {**pg_env, "POSTGRES_PASSWORD": "not-the-password"}
+    env = runner_env(wrong, write_project(tmp_path / "project", GATED_FILES), tmp_path)
+    run = run_workbench("docs", env=env)
+    assert run.exit_code == ExitCode.CONFIGURATION_ERROR
+    (event,) = run.events()
+    assert event["event"] == "docs_generate_failed"
+    assert event["error"].startswith(f"cannot connect to PostgreSQL as {pg_env['POSTGRES_USER']}@")
+    assert "password authentication failed" in event["error"]
+    assert not (tmp_path / "logs").exists()  # dbt never started
 
 
 @pytest.mark.integration

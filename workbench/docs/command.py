@@ -15,8 +15,15 @@ from pathlib import Path
 
 import structlog
 
-from workbench.config import dbt_project_dir, resolve_log_path, resolve_target_path
+from workbench.config import (
+    ConfigError,
+    PostgresSettings,
+    dbt_project_dir,
+    resolve_log_path,
+    resolve_target_path,
+)
 from workbench.contract import ExitCode
+from workbench.db import DatabaseUnreachable, check_connection
 from workbench.docs.generate import (
     DocsGenerationError,
     GeneratedDocs,
@@ -81,6 +88,12 @@ def execute(args: argparse.Namespace) -> int:
     except ValueError as exc:
         log.error("docs_invalid_arguments", error=str(exc))
         return int(ExitCode.CONFIGURATION_ERROR)
+    try:
+        check_connection(PostgresSettings.from_env())
+    except (ConfigError, DatabaseUnreachable) as exc:
+        code = getattr(exc, "exit_code", ExitCode.CONFIGURATION_ERROR)
+        log.error("docs_generate_failed", error=str(exc), exit_code=code)
+        return int(code)
     _log_preparsed_reuse()
     project_dir = dbt_project_dir()
     target_path = resolve_target_path(args.target_path, project_dir, os.environ)

@@ -164,6 +164,8 @@ def read_last_success(settings: PostgresSettings, layer: str) -> datetime | None
 
 def record_history(result: InvocationResult, settings: PostgresSettings) -> None:
     """Publisher for run_layer: records the invocation; a failure is logged, never raised."""
+    if not result.database_reachable:
+        return  # the run's own error already says why: one line, not two
     try:
         with connect(settings, autocommit=True) as conn:
             ensure_history_schema(conn)

@@ -58,6 +58,8 @@ class InvocationResult:
     retry_of: str | None = None  # the failed invocation this one resumed with `dbt retry`
     input_fingerprint: str | None = None  # what the run read, hashed at its start
     nothing_new: bool = False  # skipped: the inputs matched the layer's last successful run
+    # False when the run could not connect at all: nothing to record in the database either
+    database_reachable: bool = True
     # dbt's run_results.json of a run that finished without success, for the next attempt
     resumable_results: bytes | None = field(default=None, repr=False)
 

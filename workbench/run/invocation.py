@@ -15,7 +15,7 @@ import structlog
 
 from workbench.config import PostgresSettings, resolve_target_path
 from workbench.contract import ExitCode
-from workbench.db import connect
+from workbench.db import connect, connection_failure
 from workbench.exit_codes import classify_build, classify_database_error, is_connection_error
 from workbench.observability.records import InvocationResult, NodeResult
 from workbench.params import RunParams
@@ -59,6 +59,7 @@ class _Progress:
     unchanged: UnchangedCheck | None = None  # skips the build when nothing is new
     fingerprint: str | None = None
     nothing_new: bool = False
+    database_reachable: bool = True
     console: ConsoleReport | None = None  # a person's terminal: progress bar, not node events
 
 
@@ -215,7 +216,8 @@ def _locked_build(
         progress.exit_code, progress.error = ExitCode.RUNTIME_ERROR, f"interrupted: {exc}"
     except psycopg.Error as exc:
         progress.exit_code = classify_database_error(str(exc))
-        progress.error = f"cannot reach PostgreSQL at {settings.describe()}: {exc}".strip()
+        progress.error = connection_failure(settings, exc)
+        progress.database_reachable = False
 
 
 def run_layer(
@@ -259,6 +261,7 @@ def run_layer(
         resumable_results=progress.resumable,
         input_fingerprint=progress.fingerprint,
         nothing_new=progress.nothing_new,
+        database_reachable=progress.database_reachable,
     )
     for publish in publishers:
         publish(result, settings)
