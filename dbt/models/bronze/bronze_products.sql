@@ -1,15 +1,3 @@
-{{
-    config(
-        post_hook=[
-            "{{ ensure_index(this, ['raw_id']) }}",
-            "{{ ensure_index(this, ['ingested_at']) }}",
-            "{{ ensure_index(this, ['batch_id']) }}",
-            "{{ ensure_index(this, ['bronze_loaded_at']) }}",
-            "analyze {{ this }}",
-        ]
-    )
-}}
-
 with
 
 source as (

@@ -7,11 +7,6 @@
 {{
     config(
         post_hook=[
-            "{{ ensure_index(this, ['raw_id']) }}",
-            "{{ ensure_index(this, ['ingested_at']) }}",
-            "{{ ensure_index(this, ['batch_id']) }}",
-            "{{ ensure_index(this, ['bronze_loaded_at']) }}",
-            "analyze {{ this }}",
             "{{ ensure_index(this, ['left(' ~ json_text('payload', 'transaction_id') ~ ', 64)'], name='transaction_key') }}",
             "{{ drop_index_named(this, 'transaction_id') }}",
         ]

@@ -34,8 +34,9 @@ product_sales as (
             where sales.transaction_date > data_end.last_sale_date - 28
         ), 0) as units_last_28_days,
         coalesce(sum(sales.quantity) filter (
-            where sales.transaction_date > data_end.last_sale_date - 56
-                and sales.transaction_date <= data_end.last_sale_date - 28
+            where
+            sales.transaction_date > data_end.last_sale_date - 56
+            and sales.transaction_date <= data_end.last_sale_date - 28
         ), 0) as units_prior_28_days
 
     from sales
@@ -47,15 +48,16 @@ product_sales as (
 basket_pairs as (
 
     select
-        line.product_id,
-        partner.product_id as partner_product_id,
-        count(distinct line.basket_id) as shared_baskets
+        basket_line.product_id,
+        basket_partner.product_id as partner_product_id,
+        count(distinct basket_line.basket_id) as shared_baskets
 
-    from sales as line
-    inner join sales as partner
-        on partner.basket_id = line.basket_id
-        and partner.product_id <> line.product_id
-    group by 1, 2
+    from sales as basket_line
+    inner join sales as basket_partner
+        on
+            basket_line.basket_id = basket_partner.basket_id
+            and basket_line.product_id <> basket_partner.product_id
+    group by basket_line.product_id, basket_partner.product_id
 
 ),
 
@@ -65,7 +67,7 @@ ranked_pairs as (
         *,
         row_number() over (
             partition by product_id
-            order by shared_baskets desc, partner_product_id
+            order by shared_baskets desc, partner_product_id asc
         ) as partner_rank
 
     from basket_pairs
@@ -129,8 +131,8 @@ final as (
             ) < 2.0 / 3 then 'mid-range'
             else 'premium'
         end as price_position,
-        coalesce(partners.co_purchase_product_ids, array[]::text[]) as co_purchase_product_ids,
-        coalesce(partners.co_purchase_shared_baskets, array[]::bigint[]) as co_purchase_shared_baskets
+        coalesce(partners.co_purchase_product_ids, '{}'::text []) as co_purchase_product_ids,
+        coalesce(partners.co_purchase_shared_baskets, '{}'::bigint []) as co_purchase_shared_baskets
 
     from products
     left join product_sales
