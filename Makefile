@@ -12,7 +12,7 @@ export PATH := $(TOOLS_DIR)/bin:$(HOME)/.local/bin:$(PATH)
 IMAGE ?= dbt-workbench/dbt-runtime
 TAG ?= dev
 
-.PHONY: help setup runtime tools prereqs demo docs test lint manifests chart image image-base image-test bench clean
+.PHONY: help setup runtime tools prereqs demo docs test test-fast lint manifests chart image image-base image-test bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ prereqs: ## check the system packages `make test` needs (names the apt-get line 
 
 test: setup prereqs tools lint ## prerequisites, lint, then unit + integration tests (throwaway PostgreSQL, real Helm/Prometheus)
 	$(RUN) pytest -q -p no:cacheprovider --ignore=tests/image
+
+test-fast: setup tools ## the tests that start no server (no PostgreSQL, S3, Pushgateway): about a minute
+	$(RUN) pytest -q -p no:cacheprovider --ignore=tests/image -m "not integration"
 
 lint: setup ## ruff + mypy strict + sqlfluff (dbt models and tests, jinja templater: .sqlfluff)
 	$(RUN) ruff check workbench workflows tests bench

@@ -9,6 +9,26 @@ from moto.server import ThreadedMotoServer
 
 from tests.pgcluster import PostgresCluster, temporary_cluster, temporary_database
 
+# Fixtures that start a server (PostgreSQL, an S3 API, a Pushgateway): a test that uses one,
+# directly or through another fixture, is an integration test and must say so.
+SERVER_FIXTURES = frozenset({"pg_cluster", "s3_endpoint", "pushgateway"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`make test-fast` (-m "not integration") must never start a server: a test that needs one
+    without the `integration` marker fails collection, naming itself."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("integration") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests start a server but lack pytestmark = pytest.mark.integration:\n  "
+            + "\n  ".join(unmarked)
+        )
+
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[PostgresCluster]:

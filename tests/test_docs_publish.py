@@ -15,9 +15,12 @@ import pytest
 from workbench.run.s3_artifacts import publish_run_artifacts
 from workbench.storage.content_types import content_type
 from workbench.storage.location import S3Location
+
 from workbench.storage.publish import MARKER, PublishError, plan_files, publish
 from workbench.storage.s3client import make_s3_client
 from workbench.storage.version import default_version_id, validate_version_id
+
+pytestmark = pytest.mark.integration  # S3 served by moto over HTTP
 
 WHEN = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
 

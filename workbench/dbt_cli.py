@@ -16,6 +16,9 @@ from workbench.contract import SESSION_TIMEZONE
 
 # What `dbt retry` / `--state` / `source_status:` read, kept from the preceding invocation.
 ARTIFACT_FILES = ("run_results.json", "manifest.json", "sources.json")
+# dbt's detailed log rolls over at this size and keeps 5 old files (dbt_common's
+# RotatingFileHandler, backupCount=5): at most 12 MiB per log directory, whatever the run count.
+LOG_FILE_MAX_BYTES = 2 * 1024 * 1024
 
 
 def project_args(project_dir: Path) -> list[str]:
@@ -43,6 +46,8 @@ def common_args(project_dir: Path) -> list[str]:
         "debug",
         "--log-format-file",
         "json",
+        "--log-file-max-bytes",
+        str(LOG_FILE_MAX_BYTES),
     ]
 
 

@@ -14,6 +14,7 @@ import pytest
 from dbt.cli.main import dbtRunner
 
 from tests import dbt_support as dbt
+from workbench import dbt_cli
 from workbench.config import dbt_project_dir
 
 NO_DATABASE = {
@@ -170,3 +171,33 @@ def test_selectors_select_their_layer(parsed_target: Path) -> None:
     assert not (maintenance & DESIGN_MODELS["bronze"])
     assert set().union(*DESIGN_MODELS.values()) <= every
     assert "reconciliation_transactions" in every
+
+
+def test_the_detailed_log_rolls_over_at_the_runtime_limit(tmp_path: Path) -> None:
+    """Every runtime invocation passes dbt_cli.common_args: dbt's log file rolls over at
+    LOG_FILE_MAX_BYTES instead of growing run after run (33 MB after ~15 runs before)."""
+    import os
+    import subprocess
+    import sys
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    old = "x" * (dbt_cli.LOG_FILE_MAX_BYTES + 1)
+    (logs / "dbt.log").write_text(old)
+    program = (
+        "import sys; from workbench import dbt_cli; from workbench.config import dbt_project_dir;"
+        "r = dbt_cli.invoke(['parse', *dbt_cli.common_args(dbt_project_dir())]);"
+        "sys.exit(0 if r.success else 1)"
+    )
+    env = {
+        **os.environ,
+        **NO_DATABASE,
+        "DBT_TARGET_PATH": str(tmp_path / "target"),
+        "DBT_LOG_PATH": str(logs),
+    }
+    completed = subprocess.run(
+        [sys.executable, "-c", program], env=env, capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert (logs / "dbt.log.1").read_text() == old
+    assert 0 < (logs / "dbt.log").stat().st_size < dbt_cli.LOG_FILE_MAX_BYTES

@@ -311,3 +311,37 @@ def test_hourly_tests_never_scan_bronze_or_big_silver_tables(
         assert scanned, "full-scope tests read whole tables"
     else:
         assert scanned == set(), f"the hourly job's tests scanned {sorted(scanned)} in full"
+
+
+RECENCY = "test.scout_retail.recency_silver_validated_transactions_validated_at__1_day"
+
+
+def test_recency_reads_the_whole_table_when_no_new_row_is_valid(
+    silver: tuple[Database, Path],
+) -> None:
+    """An hourly batch with only rejected rows still has a newest validated row: recency passes.
+
+    Reading only the batch, the test saw no validated row, `max(validated_at)` was null and it
+    warned with `latest_value` null right after a complete build (issue 21)."""
+    db, workdir = silver
+    payloads = db.rows(
+        "select b.payload from bronze.bronze_transactions b"
+        " join silver.silver_validated_transactions v on v.raw_id = b.raw_id"
+        " order by b.raw_id limit 5"
+    )
+    invalid = [
+        {**dict(payload), "transaction_id": f"bad-qty-{n}", "quantity": "many"}
+        for n, (payload,) in enumerate(payloads)
+    ]
+    with db.connect() as conn:
+        land(conn, "transactions", invalid, batch_id="bad-qty")
+    with workbench_env(db, workdir):
+        assert workbench("run", "--layer", "bronze", *MODELS_ONLY) == 0
+    code, results = _hourly(db, workdir)
+    assert code == 0
+    assert db.scalar(
+        "select count(*) from silver.silver_rejected_transactions"
+        " where payload->>'transaction_id' like 'bad-qty-%%'"
+    ) == len(invalid)
+    (recency,) = [r for uid, r in results.items() if uid.startswith(RECENCY)]
+    assert recency["status"] == "pass", recency

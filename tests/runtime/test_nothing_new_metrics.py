@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from tests.runtime.records_factory import T0, invocation, node
 from tests.runtime.servers import Pushgateway
 from workbench.config import PostgresSettings
 from workbench.observability.metrics import MetricsPusher
+
+pytestmark = pytest.mark.integration  # a real Pushgateway
 
 MODEL = "model.scout_retail.silver_products"
 
