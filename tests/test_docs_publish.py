@@ -15,7 +15,6 @@ import pytest
 from workbench.run.s3_artifacts import publish_run_artifacts
 from workbench.storage.content_types import content_type
 from workbench.storage.location import S3Location
-
 from workbench.storage.publish import MARKER, PublishError, plan_files, publish
 from workbench.storage.s3client import make_s3_client
 from workbench.storage.version import default_version_id, validate_version_id
