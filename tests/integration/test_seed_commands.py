@@ -137,3 +137,34 @@ def test_the_seed_commands_and_its_failing_rows_query(landed: dict[str, str]) ->
         ).fetchall()
     models = {path.stem for path in (PROJECT_ROOT / "dbt" / "models").rglob("*.sql")}
     assert {name for (name,) in views} == models
+
+
+def test_a_run_before_the_seeds_are_loaded_says_which_step_is_missing(
+    landed: dict[str, str],
+) -> None:
+    """The Scout Retail README lists no `dbt seed`: on an empty database its silver run stops
+    before any node, naming the seed and the command, instead of failing inside the first silver
+    model on `relation "silver.category_mapping" does not exist`. Bronze reads no seed and runs."""
+    dbt_dir = PROJECT_ROOT / "dbt"
+    bronze = _shell("dbt run --models bronze", dbt_dir, landed)
+    assert bronze.returncode == 0, bronze.stdout[-3000:]
+
+    silver = _shell("dbt run --models silver+ gold+", dbt_dir, landed)
+
+    assert silver.returncode != 0
+    assert (
+        "the seeds accepted_categories, category_mapping are not loaded in this database"
+        in silver.stdout
+    ), silver.stdout[-3000:]
+    assert "run `dbt seed` once" in silver.stdout
+    assert "does not exist" not in silver.stdout, silver.stdout[-3000:]
+    with connect(landed) as conn:
+        (silver_tables,) = conn.execute(
+            "select count(*) from information_schema.tables where table_schema = 'silver'"
+        ).fetchone()
+    assert silver_tables == 0
+
+    seeded = _shell("dbt seed", dbt_dir, landed)
+    assert seeded.returncode == 0, seeded.stdout[-3000:]
+    again = _shell("dbt run --models silver+ gold+", dbt_dir, landed)
+    assert again.returncode == 0, again.stdout[-3000:]
