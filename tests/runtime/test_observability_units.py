@@ -209,6 +209,36 @@ def test_a_terminal_gets_readable_console_lines_not_json() -> None:
         json.loads(text)
 
 
+def test_console_lines_fit_100_columns_and_keep_every_field() -> None:
+    """The demo's widest event (sample_data.written, 287 columns with structlog's renderer)."""
+    stream = _Terminal()
+    configure_logging(stream)
+    fields = {
+        "out": "/home/alice/dbt-workbench/.demo/data",
+        "products_records": 854,
+        "records_per_second": 198318,
+        "rejected": 2634,
+        "seconds": 0.62,
+        "superseded": 1197,
+        "transaction_files": 1,
+        "transactions_records": 123617,
+        "unparseable_lines": 28,
+        "valid_transactions": 119758,
+        "reason": "only a layer's own selector run can be skipped",
+    }
+    try:
+        structlog.get_logger("t").info("sample_data.written", **fields)
+    finally:
+        configure_logging()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) > 2 and all(len(line) <= 100 for line in lines), lines
+    assert "sample_data.written" in lines[0] and lines[0][2] == ":"
+    text = " ".join(lines)
+    for key, value in fields.items():
+        shown = repr(value) if " " in str(value) else str(value)
+        assert f"{key}={shown}" in text
+
+
 # PostgreSQL's own wording (SQLSTATE 40P01, 40001, 55P03, 57014 under lock_timeout) as dbt
 # reports it for a node.
 CONFLICTS = [

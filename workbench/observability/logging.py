@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 import structlog
 
+from workbench.observability.console_lines import ConsoleLines
 from workbench.observability.redact import redact_value, secret_values
 
 
@@ -41,9 +42,7 @@ def configure_logging(stream: TextIO | None = None, *, json: bool | None = None)
     out = sys.stderr if stream is None else stream
     as_json = (not out.isatty()) if json is None else json
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer(sort_keys=False)
-        if as_json
-        else structlog.dev.ConsoleRenderer(colors=out.isatty())
+        structlog.processors.JSONRenderer(sort_keys=False) if as_json else ConsoleLines()
     )
     structlog.configure(
         processors=[
