@@ -53,5 +53,8 @@ def execute(args: argparse.Namespace) -> int:
         log.error("ingest.failed", entity=args.entity, batch_id=batch_id, error=str(error))
         return int(error.exit_code)
     summary: dict[str, Any] = dict(totals)
+    if totals["failed_files"]:
+        log.error("ingest.done", entity=args.entity, batch_id=batch_id, **summary)
+        return int(ExitCode.FAILURE)
     log.info("ingest.done", entity=args.entity, batch_id=batch_id, **summary)
     return int(ExitCode.SUCCESS)

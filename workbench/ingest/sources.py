@@ -26,6 +26,9 @@ class Source:
     compressed: bool
     size: int | None  # bytes as stored (compressed size for .gz), for the progress bar
     open_raw: Callable[[], io.RawIOBase]
+    # What the store says about the content without reading it (S3 ETag, Drive md5Checksum or
+    # a Sheet's version): equal to the ledger's, the object is unchanged and not downloaded.
+    version: str | None = None
 
     def open(self, on_bytes: Callable[[int], None] | None = None) -> io.BufferedIOBase:
         """A buffered, decompressed binary stream; `on_bytes` hears every stored byte read."""
