@@ -76,3 +76,14 @@ def record(
         """,
         (entity, source_file, file_sha256, records, errors, batch_id, failure, source_version),
     )
+
+
+def remember_version(
+    cur: psycopg.Cursor[Any], entity: str, source_file: str, source_version: str
+) -> None:
+    """The store's version of content found unchanged by its hash, so the next look needs no
+    download."""
+    cur.execute(
+        "update raw.ingest_files set source_version = %s where entity = %s and source_file = %s",
+        (source_version, entity, source_file),
+    )

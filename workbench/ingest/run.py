@@ -144,7 +144,7 @@ def _load_one(
         with conn.transaction(), conn.cursor() as cur:
             ledger.lock_file(cur, entity, item.name)
             known = ledger.landed(cur, entity, item.name)
-            if known is not None and _unchanged(item, known):
+            if known is not None and _unchanged(cur, item, known, entity):
                 return FileCounts(
                     known.records, 0, known.errors, 0, "unchanged", failure=known.failure
                 )
@@ -196,15 +196,22 @@ def _load_one(
     return dataclasses.replace(counts, failure=failure)
 
 
-def _unchanged(item: Source, known: ledger.LandedFile) -> bool:
+def _unchanged(
+    cur: psycopg.Cursor[Any], item: Source, known: ledger.LandedFile, entity: str
+) -> bool:
     """The same content as landed: the store's version says so (nothing downloaded), or the
-    bytes hash to the ledger's SHA-256."""
+    bytes hash to the ledger's SHA-256 (then the version is remembered for next time). Another
+    version than the one recorded is read once, by the record-by-record merge, not hashed
+    first: the merge is idempotent should the bytes be the same after all."""
     if known.file_sha256 is None:
         return False
-    if item.version is not None and item.version == known.source_version:
-        return True
+    if item.version is not None and known.source_version is not None:
+        return item.version == known.source_version
     with item.open() as stream:
-        return stream_sha256(stream) == known.file_sha256
+        same = stream_sha256(stream) == known.file_sha256
+    if same and item.version is not None:
+        ledger.remember_version(cur, entity, item.name, item.version)
+    return same
 
 
 def _blocks(fmt: str, stream: io.BufferedIOBase, key: str) -> Iterator[Block]:
@@ -261,10 +268,14 @@ def _s3_errors() -> tuple[type[BaseException], ...]:
 
 
 def _s3_client(env: Mapping[str, str]) -> Any:
-    import boto3
+    """The one S3 client of the runtime (workbench/storage/s3client.py); AWS_ENDPOINT_URL
+    points it at Spaces, MinIO or any other S3 API."""
+    from workbench.storage.s3client import make_s3_client
 
-    endpoint = env.get("AWS_ENDPOINT_URL") or None
-    return boto3.client("s3", endpoint_url=endpoint)
+    try:
+        return make_s3_client(env)
+    except ValueError as error:  # a malformed WORKBENCH_S3_ADDRESSING_STYLE / AWS_MAX_ATTEMPTS
+        raise ConfigError(str(error)) from error
 
 
 def _safe(error: BaseException, settings: PostgresSettings | None) -> str:
