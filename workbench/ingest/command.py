@@ -21,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "paths",
         nargs="+",
         metavar="PATH",
-        help="file, directory (its <entity>* files), glob, or s3://bucket/key-or-prefix",
+        help="file, directory (its <entity>* files), glob, s3://bucket/key-prefix-or-glob, or "
+        "gdrive://<folder id>[/<glob>]",
     )
     parser.add_argument("--entity", required=True, choices=ENTITIES)
     parser.add_argument(

@@ -7,7 +7,7 @@ import dataclasses
 import io
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 import structlog
@@ -19,6 +19,7 @@ from workbench.db import connect
 from workbench.exit_codes import classify_database_error
 from workbench.ingest import ledger
 from workbench.ingest.digest import HashingReader, stream_sha256
+from workbench.ingest.gdrive import DriveError, drive_client
 from workbench.ingest.loader import FileCounts, Landing, copy_new_file, merge_changed_file
 from workbench.ingest.readers import (
     Block,
@@ -29,11 +30,12 @@ from workbench.ingest.readers import (
     scan_jsonl,
 )
 from workbench.ingest.schema import ensure_raw_schema
-from workbench.ingest.sources import Source, SourceError, resolve
+from workbench.ingest.sources import Source, SourceError, SourceGone, resolve
 from workbench.ingest.verdict import failure_of, max_error_share
 
 log = structlog.get_logger("workbench.ingest")
 ID_KEYS = {"transactions": "transaction_id", "products": "product_id"}
+T = TypeVar("T")
 
 
 class IngestError(RuntimeError):
@@ -58,9 +60,11 @@ def ingest(
     try:
         settings = PostgresSettings.from_env(env)
         max_share = max_error_share(env)
-        sources = resolve(paths, entity, lambda: _s3_client(env))
+        sources = resolve(paths, entity, lambda: _s3_client(env), _once(lambda: drive_client(env)))
     except (ConfigError, SourceError) as error:
         raise IngestError(str(error), ExitCode.CONFIGURATION_ERROR) from error
+    except DriveError as error:
+        raise IngestError(str(error), error.exit_code) from error
     except OSError as error:
         raise IngestError(f"cannot read: {error}") from error
     except _s3_errors() as error:  # credentials, endpoint, access denied, no such bucket
@@ -74,6 +78,7 @@ def ingest(
             "errors",
             "errors_inserted",
             "failed_files",
+            "gone_files",
         ),
         0,
     )
@@ -87,12 +92,25 @@ def ingest(
     with conn:
         ensure_raw_schema(conn)
         for item in sources:
-            job = _FileJob(item, entity, source or item.fmt, batch_id, max_share)
-            counts = _load_one(conn, job, progress, settings)
+            job = _FileJob(item, entity, source or item.origin or item.fmt, batch_id, max_share)
+            try:
+                counts = _load_one(conn, job, progress, settings)
+            except SourceGone as gone:
+                log.warning(
+                    "ingest.file_gone",
+                    entity=entity,
+                    source_file=item.name,
+                    title=item.title,
+                    batch_id=batch_id,
+                    message=str(gone),
+                )
+                totals["gone_files"] += 1
+                continue
             log.info(
                 "ingest.file",
                 entity=entity,
                 source_file=item.name,
+                **({"title": item.title} if item.title else {}),
                 batch_id=batch_id,
                 path=counts.path,
                 records=counts.records,
@@ -185,6 +203,8 @@ def _load_one(
         raise IngestError(f"{item.name}: database error: {_safe(error, settings)}") from error
     except _s3_errors() as error:
         raise IngestError(f"{item.name}: S3: {_safe(error, settings)}") from error
+    except DriveError as error:
+        raise IngestError(f"{item.name}: {error}", error.exit_code) from error
     if check.looks_wrong():
         log.warning(
             "ingest.entity_mismatch",
@@ -265,6 +285,18 @@ def _s3_errors() -> tuple[type[BaseException], ...]:
     from botocore.exceptions import BotoCoreError, ClientError
 
     return (BotoCoreError, ClientError)
+
+
+def _once(make: Callable[[], T]) -> Callable[[], T]:
+    """`make`, called at most once: one signed-in Drive session for the whole command."""
+    made: list[T] = []
+
+    def get() -> T:
+        if not made:
+            made.append(make())
+        return made[0]
+
+    return get
 
 
 def _s3_client(env: Mapping[str, str]) -> Any:

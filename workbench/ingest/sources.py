@@ -20,6 +20,10 @@ class SourceError(ValueError):
     """A PATH that names nothing ingestible; the message says what was looked for."""
 
 
+class SourceGone(Exception):
+    """A listed file or object that was gone by the time it was downloaded."""
+
+
 @dataclass(frozen=True)
 class Source:
     name: str  # stored as source_file: absolute path or s3:// URI
@@ -30,6 +34,8 @@ class Source:
     # What the store says about the content without reading it (S3 ETag, Drive md5Checksum or
     # a Sheet's version): equal to the ledger's, the object is unchanged and not downloaded.
     version: str | None = None
+    origin: str | None = None  # raw.*.source unless --source says otherwise (default: fmt)
+    title: str | None = None  # what a person calls it, when source_file is an id (Drive)
 
     def open(self, on_bytes: Callable[[int], None] | None = None) -> io.BufferedIOBase:
         """A buffered, decompressed binary stream; `on_bytes` hears every stored byte read."""
@@ -50,15 +56,25 @@ def format_of(name: str) -> tuple[str, bool] | None:
     return (fmt, compressed) if fmt else None
 
 
-def resolve(paths: Iterable[str], entity: str, s3_client: Callable[[], Any]) -> list[Source]:
+def resolve(
+    paths: Iterable[str],
+    entity: str,
+    s3_client: Callable[[], Any],
+    drive_client: Callable[[], Any] | None = None,
+) -> list[Source]:
+    """Every source PATHs name, each once, in order; `drive_client` is asked for a
+    gdrive.DriveClient only when a gdrive:// path comes up (and `s3_client` for s3://)."""
     sources: list[Source] = []
     seen: set[str] = set()
     for path in paths:
-        found = (
-            _s3_sources(path, entity, s3_client())
-            if path.startswith("s3://")
-            else _local_sources(path, entity)
-        )
+        if path.startswith("s3://"):
+            found = _s3_sources(path, entity, s3_client())
+        elif path.startswith("gdrive://") and drive_client is not None:
+            from workbench.ingest.gdrive import drive_sources
+
+            found = drive_sources(path, drive_client())
+        else:
+            found = _local_sources(path, entity)
         for source in found:
             if source.name not in seen:
                 seen.add(source.name)
@@ -165,7 +181,7 @@ def _s3(client: Any, bucket: str, item: dict[str, Any]) -> Source:
     fmt, compressed = format_of(key) or ("", False)
 
     def open_raw() -> io.RawIOBase:
-        return _StreamingRaw(client.get_object(Bucket=bucket, Key=key)["Body"])
+        return StreamingRaw(client.get_object(Bucket=bucket, Key=key)["Body"])
 
     etag = item.get("ETag")
     return Source(
@@ -178,7 +194,7 @@ def _s3(client: Any, bucket: str, item: dict[str, Any]) -> Source:
     )
 
 
-class _StreamingRaw(io.RawIOBase):
+class StreamingRaw(io.RawIOBase):
     """botocore's StreamingBody as a raw stream, so it can be buffered and decompressed."""
 
     def __init__(self, body: Any) -> None:
