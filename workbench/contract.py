@@ -142,5 +142,11 @@ INGEST_ERROR_TEXT_MAX_BYTES = 64 * 1024
 GOOGLE_CREDENTIALS_ENV = "GOOGLE_APPLICATION_CREDENTIALS"
 GDRIVE_API_URL_ENV = "WORKBENCH_GDRIVE_API_URL"
 GDRIVE_API_URL_DEFAULT = "https://www.googleapis.com"
-# `workbench ingest --sources FILE`: the file the chart mounts from values `ingest.pulls`.
-INGEST_SOURCES_FILE_ENV = "WORKBENCH_INGEST_SOURCES_FILE"
+# `workbench ingest --sources FILE`: the step's exit code is the most serious of its sources
+# in this order (a retry of the step is worth it only when every failure was transient).
+INGEST_SEVERITY: tuple[ExitCode, ...] = (
+    ExitCode.CONFIGURATION_ERROR,
+    ExitCode.FAILURE,
+    ExitCode.RUNTIME_ERROR,
+    ExitCode.SUCCESS,
+)
