@@ -126,3 +126,27 @@ def run_arguments(
 def describe_exit_codes() -> str:
     """`0 success, 1 failure, …`: every code, for help texts and metric descriptions."""
     return ", ".join(f"{int(code)} {code.name.lower().replace('_', ' ')}" for code in ExitCode)
+
+
+# --- ingest: garbage, object storage, Google Drive, scheduled pulls (issue 18) -------------
+
+# A file whose unparseable lines exceed this share of its lines (or that yields no record at
+# all, empty files included) is a data failure (ExitCode.FAILURE), not a landing.
+INGEST_MAX_ERROR_SHARE_ENV = "WORKBENCH_INGEST_MAX_ERROR_SHARE"
+INGEST_MAX_ERROR_SHARE_DEFAULT = 0.5
+# An unparseable line longer than this is kept as its first this-many bytes in
+# raw.ingest_errors.raw_text, its full length and SHA-256 in the reason.
+INGEST_ERROR_TEXT_MAX_BYTES = 64 * 1024
+# Google Drive (`workbench ingest gdrive://<folder id>[/<glob>]`): the service-account key file
+# and the API's base URL (requests go to <base>/drive/v3/files...).
+GOOGLE_CREDENTIALS_ENV = "GOOGLE_APPLICATION_CREDENTIALS"
+GDRIVE_API_URL_ENV = "WORKBENCH_GDRIVE_API_URL"
+GDRIVE_API_URL_DEFAULT = "https://www.googleapis.com"
+# `workbench ingest --sources FILE`: the step's exit code is the most serious of its sources
+# in this order (a retry of the step is worth it only when every failure was transient).
+INGEST_SEVERITY: tuple[ExitCode, ...] = (
+    ExitCode.CONFIGURATION_ERROR,
+    ExitCode.FAILURE,
+    ExitCode.RUNTIME_ERROR,
+    ExitCode.SUCCESS,
+)

@@ -199,6 +199,23 @@ COVERED["DBT_TARGET=dev DBT_DEV_NAME=alice dbt build --project-dir dbt --profile
     "tests/integration/test_dbt_targets.py (the dev target's whole build on a real server)"
 )
 COVERED["cd .."] = "tests/integration/test_seed_commands.py (back from dbt/ after its list)"
+COVERED.update(  # drive: Drive, S3 globs, --sources (issue 18)
+    {
+        "workbench ingest 's3://scout-landing/drops/*/transactions-*.jsonl' --entity"
+        " transactions": "tests/integration/test_ingest_s3.py (globs on moto in server mode at a"
+        " custom endpoint)",
+        "workbench ingest gdrive://1AbCdEfGhIjKlMnOpQrStUvWxYz012345 --entity transactions": (
+            "tests/integration/test_ingest_gdrive.py (a folder on the local Drive v3 server; no"
+            " Google server is reachable here)"
+        ),
+        "workbench ingest 'gdrive://1AbCdEfGhIjKlMnOpQrStUvWxYz012345/store-*' --entity"
+        " transactions": "tests/integration/test_ingest_gdrive.py"
+        " (test_a_glob_selects_files_by_name)",
+        "workbench ingest --sources /etc/workbench/ingest-sources.yaml": (
+            "tests/integration/test_ingest_sources.py (the file mounted from the chart's values)"
+        ),
+    }
+)
 
 
 # --- NO_CLUSTER and HEAVY: checked without running ---

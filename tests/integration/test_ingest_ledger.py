@@ -12,6 +12,7 @@ import pytest
 
 from tests.dbt_support import connect
 from workbench import cli
+from workbench.contract import ExitCode
 from workbench.ingest import loader
 
 pytestmark = pytest.mark.integration
@@ -138,7 +139,7 @@ def test_error_lines_beyond_the_memory_spool_all_land(
     path = tmp_path / "garbage.jsonl"
     bad = [f"not json {n} ".encode() * 20 + b"\n" for n in range(300)]
     path.write_bytes(b"".join(bad[:150]) + _line(151) + b"".join(bad[150:]))
-    assert _ingest(path) == 0
+    assert _ingest(path) == ExitCode.FAILURE  # garbage (issue 18), every line kept all the same
     errors = _rows(db, "select source_row, raw_text from raw.ingest_errors order by 1")
     expected_rows = [*range(1, 151), *range(152, 302)]
     assert [row for row, _ in errors] == expected_rows

@@ -20,6 +20,7 @@ import pytest
 
 from tests.manifests import chart
 from tests.manifests.argo_expr import replace_expression_tags
+from workbench.observability.ingest_metrics import SourceOutcome, build_ingest_registry
 from workbench.observability.metrics import build_registry
 from workbench.observability.records import InvocationResult, NodeResult
 
@@ -98,7 +99,8 @@ def _runtime_metric_names() -> set[str]:
         nodes=(node, test),
     )
     registry = build_registry(result, last_success=finished - timedelta(hours=6))
-    return {family.name for family in registry.collect()}
+    ingest = build_ingest_registry([SourceOutcome("s3://b/k.csv", "transactions", 0)], 0.0)
+    return {family.name for family in [*registry.collect(), *ingest.collect()]}
 
 
 def _argo_metrics(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -117,7 +117,9 @@ def test_every_ingested_line_lands_once_and_unaltered(
     path = workdir / f"batch-{uuid.uuid4().hex}.jsonl"
     path.write_bytes(b"".join(line + b"\n" for line in batch))
     with workbench_env(db, workdir):
-        assert workbench("ingest", str(path), "--entity", "transactions") == 0
+        # A mostly-garbage batch exits 1 (tests/integration/test_ingest_garbage.py pins that
+        # verdict); either way every line must land or be kept as an error, which is this test.
+        assert workbench("ingest", str(path), "--entity", "transactions") in (0, 1)
     bronze, errors = _landing(db, str(path))
     assert not set(bronze) & errors, "a line landed twice"
     assert set(bronze) | errors == set(range(1, len(batch) + 1)), "a line was lost"

@@ -13,6 +13,7 @@ import hashlib
 import struct
 from collections.abc import Sequence
 
+from workbench.contract import INGEST_ERROR_TEXT_MAX_BYTES
 from workbench.ingest.readers import StageRow
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)  # signature, flags, extension
@@ -62,11 +63,29 @@ class RecordEncoder:
 
 
 def encode_errors(rows: Sequence[StageRow]) -> bytes:
-    """Ingest-error rows (source_row, raw_text, reason) as binary COPY rows."""
+    """Ingest-error rows (source_row, raw_text, reason) as binary COPY rows; a text longer than
+    INGEST_ERROR_TEXT_MAX_BYTES is cut there, its full length and SHA-256 added to the reason."""
     parts: list[bytes] = []
     for source_row, _payload, raw_text, reason in rows:
         parts.append(_FIELD_COUNT.pack(len(ERROR_COLUMNS)))
         parts.append(_INT8_FIELD.pack(8, source_row))
-        parts.append(_NULL if raw_text is None else _text(raw_text))
+        if raw_text is None:
+            parts.append(_NULL)
+        else:
+            text, reason = _bounded(raw_text, reason)
+            parts.append(_LENGTH.pack(len(text)) + text)
         parts.append(_NULL if reason is None else _text(reason))
     return b"".join(parts)
+
+
+def _bounded(raw_text: str, reason: str | None) -> tuple[bytes, str | None]:
+    data = raw_text.encode("utf-8", "backslashreplace")
+    if len(data) <= INGEST_ERROR_TEXT_MAX_BYTES:
+        return data, reason
+    # Cut on a character boundary: a UTF-8 continuation byte is 0b10xxxxxx.
+    cut = INGEST_ERROR_TEXT_MAX_BYTES
+    while data[cut] & 0xC0 == 0x80:
+        cut -= 1
+    digest = hashlib.sha256(data).hexdigest()
+    note = f"line of {len(data)} bytes (sha256 {digest}), first {cut} bytes kept"
+    return data[:cut], f"{reason}; {note}" if reason else note

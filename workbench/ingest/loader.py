@@ -86,6 +86,7 @@ class FileCounts:
     errors: int  # lines that could not become records
     errors_inserted: int  # of those, newly recorded in raw.ingest_errors
     path: str  # how the file went in: new | unchanged (skipped by the ledger) | changed
+    failure: str | None = None  # why the file is a data failure (garbage); None: it landed
 
     @property
     def already_present(self) -> int:

@@ -200,7 +200,9 @@ class _LineTap:
             yield line
 
 
-def read_csv(stream: io.BufferedIOBase) -> Iterator[StageRow]:
+def read_csv(stream: io.BufferedIOBase, required: str | None = None) -> Iterator[StageRow]:
+    """CSV rows as stage rows; a header that is unusable, or lacks the `required` column,
+    raises :class:`FileFormatError` before any row."""
     buffer = cast(BinaryIO, stream)
     text = io.TextIOWrapper(buffer, encoding="utf-8-sig", errors="surrogateescape", newline="")
     tap = _LineTap(text)
@@ -212,6 +214,8 @@ def read_csv(stream: io.BufferedIOBase) -> Iterator[StageRow]:
     except csv.Error as error:
         raise FileFormatError(f"CSV header cannot be parsed: {error}") from error
     _check_header(header)
+    if required is not None and required not in header:
+        raise FileFormatError(f"CSV header has no {required} column")
     while True:
         tap.current.clear()
         first_line = tap.lines_read + 1
@@ -258,3 +262,18 @@ def _check_header(header: list[str]) -> None:
     duplicates = sorted(name for name, count in Counter(header).items() if count > 1)
     if duplicates:
         raise FileFormatError(f"CSV header repeats column names: {', '.join(duplicates)}")
+
+
+def lines_as_errors(stream: io.BufferedIOBase, reason: str) -> Iterator[Block]:
+    """Every non-blank line of a file that cannot be read as a whole, kept with one reason."""
+    errors: list[StageRow] = []
+    for number, raw in enumerate(stream, start=1):
+        line = raw.rstrip(b"\r\n")
+        if not line.strip():
+            continue
+        errors.append((number, None, _shown(line.decode("utf-8", "backslashreplace")), reason))
+        if len(errors) >= 4096:
+            yield [], errors
+            errors = []
+    if errors:
+        yield [], errors

@@ -65,6 +65,12 @@ create table if not exists raw.ingest_files (
 )
 """
 
+# Added after the ledger first shipped, hence separate (and idempotent) statements:
+# `failure` says why a file was a data failure (NULL: it landed); `source_version` is what the
+# store says about the content without reading it (S3 ETag, Drive md5Checksum or version), so an
+# unchanged object is skipped without downloading it.
+_INGEST_FILES_COLUMNS = ("failure", "source_version")
+
 # Files landed before the ledger existed: known by name, unknown hash, so a re-landing compares
 # them record by record instead of copying them in again.
 _BACKFILL_INGEST_FILES = """
@@ -103,11 +109,15 @@ def raw_schema_statements() -> list[str]:
             )
     statements.append(_INGEST_ERRORS_DDL)
     statements.append(_INGEST_FILES_DDL)
+    statements += [
+        f"alter table raw.ingest_files add column if not exists {column} text"
+        for column in _INGEST_FILES_COLUMNS
+    ]
     return statements
 
 
 def ensure_raw_schema(conn: psycopg.Connection[Any]) -> None:
-    """Create schema `raw` and its three tables when missing; safe to call any number of times.
+    """Create schema `raw` and its tables when missing; safe to call any number of times.
 
     Runs in ``conn.transaction()``: committed on return unless the caller already holds an
     open transaction, in which case it becomes part of it (a savepoint).
@@ -137,7 +147,11 @@ def _relations() -> list[str]:
 
 def _all_present(cur: psycopg.Cursor[Any]) -> bool:
     row = cur.execute(
-        "select bool_and(to_regclass(name) is not null) from unnest(%s::text[]) as name",
-        (_relations(),),
+        "select bool_and(to_regclass(name) is not null)"
+        " and (select count(*) from pg_attribute"
+        "      where attrelid = to_regclass('raw.ingest_files') and attname = any(%s)"
+        "      and not attisdropped) = %s"
+        " from unnest(%s::text[]) as name",
+        (list(_INGEST_FILES_COLUMNS), len(_INGEST_FILES_COLUMNS), _relations()),
     ).fetchone()
     return bool(row and row[0])

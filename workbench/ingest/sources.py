@@ -1,4 +1,4 @@
-"""What to ingest: PATH arguments (file, directory, glob, s3://bucket/key-or-prefix) resolved
+"""What to ingest: PATH arguments (file, directory, glob, s3://bucket/key-prefix-or-glob) resolved
 to a sorted list of readable sources, each with its format and the name stored as source_file."""
 
 from __future__ import annotations
@@ -7,16 +7,21 @@ import glob
 import gzip
 import io
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from workbench.ingest.globs import glob_regex, has_glob, literal_prefix
+
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"}
-_GLOB_CHARS = frozenset("*?[")
 
 
 class SourceError(ValueError):
     """A PATH that names nothing ingestible; the message says what was looked for."""
+
+
+class SourceGone(Exception):
+    """A listed file or object that was gone by the time it was downloaded."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,11 @@ class Source:
     compressed: bool
     size: int | None  # bytes as stored (compressed size for .gz), for the progress bar
     open_raw: Callable[[], io.RawIOBase]
+    # What the store says about the content without reading it (S3 ETag, Drive md5Checksum or
+    # a Sheet's version): equal to the ledger's, the object is unchanged and not downloaded.
+    version: str | None = None
+    origin: str | None = None  # raw.*.source unless --source says otherwise (default: fmt)
+    title: str | None = None  # what a person calls it, when source_file is an id (Drive)
 
     def open(self, on_bytes: Callable[[int], None] | None = None) -> io.BufferedIOBase:
         """A buffered, decompressed binary stream; `on_bytes` hears every stored byte read."""
@@ -46,15 +56,25 @@ def format_of(name: str) -> tuple[str, bool] | None:
     return (fmt, compressed) if fmt else None
 
 
-def resolve(paths: Iterable[str], entity: str, s3_client: Callable[[], Any]) -> list[Source]:
+def resolve(
+    paths: Iterable[str],
+    entity: str,
+    s3_client: Callable[[], Any],
+    drive_client: Callable[[], Any] | None = None,
+) -> list[Source]:
+    """Every source PATHs name, each once, in order; `drive_client` is asked for a
+    gdrive.DriveClient only when a gdrive:// path comes up (and `s3_client` for s3://)."""
     sources: list[Source] = []
     seen: set[str] = set()
     for path in paths:
-        found = (
-            _s3_sources(path, entity, s3_client())
-            if path.startswith("s3://")
-            else _local_sources(path, entity)
-        )
+        if path.startswith("s3://"):
+            found = _s3_sources(path, entity, s3_client())
+        elif path.startswith("gdrive://") and drive_client is not None:
+            from workbench.ingest.gdrive import drive_sources
+
+            found = drive_sources(path, drive_client())
+        else:
+            found = _local_sources(path, entity)
         for source in found:
             if source.name not in seen:
                 seen.add(source.name)
@@ -63,7 +83,7 @@ def resolve(paths: Iterable[str], entity: str, s3_client: Callable[[], Any]) -> 
 
 
 def _local_sources(path: str, entity: str) -> list[Source]:
-    if _GLOB_CHARS & set(path):
+    if has_glob(path):
         matches = sorted(p for p in glob.glob(path, recursive=True) if os.path.isfile(p))
         supported = [p for p in matches if format_of(p)]
         if not supported:
@@ -103,51 +123,78 @@ def _local(path: str) -> Source:
 
 
 def _s3_sources(uri: str, entity: str, client: Any) -> list[Source]:
+    """A key, a folder prefix (`…/`: its <entity>* files), a name prefix, or a glob
+    (`s3://bucket/drops/*/transactions-*.csv`: listed by its literal prefix, matched key by key).
+    Each source carries the object's ETag, so an unchanged object is never downloaded."""
     bucket, _, key = uri[len("s3://") :].partition("/")
     if not bucket:
         raise SourceError(f"{uri}: expected s3://bucket/key-or-prefix")
+    if has_glob(key):
+        pattern = glob_regex(key)
+        found = [
+            _s3(client, bucket, item)
+            for item in _listing(client, bucket, literal_prefix(key))
+            if pattern.match(item["Key"]) and format_of(item["Key"])
+        ]
+        if not found:
+            raise SourceError(f"no .csv/.jsonl/.json/.ndjson[.gz] object matches {uri}")
+        return sorted(found, key=lambda s: s.name)
     if key and not key.endswith("/"):
         head = _head(client, bucket, key)
         if head is not None:
             if not format_of(key):
                 raise SourceError(f"{uri}: unsupported extension")
-            return [_s3(client, bucket, key, head)]
+            return [_s3(client, bucket, head)]
     folder = not key or key.endswith("/")
-    found: list[Source] = []
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key):
-        for item in page.get("Contents", []):
-            name = item["Key"]
-            base = name.rsplit("/", 1)[-1]
-            if format_of(name) and (not folder or base.startswith(entity)):
-                found.append(_s3(client, bucket, name, item["Size"]))
+    found = []
+    for item in _listing(client, bucket, key):
+        name = item["Key"]
+        base = name.rsplit("/", 1)[-1]
+        if format_of(name) and (not folder or base.startswith(entity)):
+            found.append(_s3(client, bucket, item))
     if not found:
         wanted = f"{entity}* files" if folder else "files"
         raise SourceError(f"no .csv/.jsonl/.json/.ndjson[.gz] {wanted} under {uri}")
     return sorted(found, key=lambda s: s.name)
 
 
-def _head(client: Any, bucket: str, key: str) -> int | None:
+def _listing(client: Any, bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        yield from page.get("Contents", [])
+
+
+def _head(client: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    """The object as a listing entry (Key, Size, ETag), or None when there is no such key."""
     from botocore.exceptions import ClientError
 
     try:
-        size: int = client.head_object(Bucket=bucket, Key=key)["ContentLength"]
+        head = client.head_object(Bucket=bucket, Key=key)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             return None
         raise
-    return size
+    return {"Key": key, "Size": head["ContentLength"], "ETag": head.get("ETag")}
 
 
-def _s3(client: Any, bucket: str, key: str, size: int) -> Source:
+def _s3(client: Any, bucket: str, item: dict[str, Any]) -> Source:
+    key: str = item["Key"]
     fmt, compressed = format_of(key) or ("", False)
 
     def open_raw() -> io.RawIOBase:
-        return _StreamingRaw(client.get_object(Bucket=bucket, Key=key)["Body"])
+        return StreamingRaw(client.get_object(Bucket=bucket, Key=key)["Body"])
 
-    return Source(f"s3://{bucket}/{key}", fmt, compressed, size, open_raw)
+    etag = item.get("ETag")
+    return Source(
+        f"s3://{bucket}/{key}",
+        fmt,
+        compressed,
+        item["Size"],
+        open_raw,
+        version=f"etag:{etag}" if etag else None,
+    )
 
 
-class _StreamingRaw(io.RawIOBase):
+class StreamingRaw(io.RawIOBase):
     """botocore's StreamingBody as a raw stream, so it can be buffered and decompressed."""
 
     def __init__(self, body: Any) -> None:
