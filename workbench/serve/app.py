@@ -153,7 +153,11 @@ class Service:
             await self.ensure_schema()
             async with self.pool.connection() as conn:
                 return await landing.land(
-                    conn, target, parsed, retention_seconds=self.options.retention_seconds
+                    conn,
+                    target,
+                    parsed,
+                    retention_seconds=self.options.retention_seconds,
+                    key_wait_seconds=self.options.key_wait_seconds,
                 )
         except idempotency.KeyInFlight:
             reason = "a request with this Idempotency-Key is still in flight; retry later"

@@ -4,7 +4,8 @@ The key is claimed inside the landing's own transaction (insert ... on conflict 
 the answer recorded before commit, so "landed" and "remembered" commit together. A second
 request with a key whose first request is still in flight blocks on the key's unique index
 until the first commits (then replays its answer) or rolls back (then lands itself), for at
-most WAIT_SECONDS: after that it gets 409 with Retry-After. A key older than the retention
+most `wait_seconds` (contract.SERVE_IDEMPOTENCY_WAIT_SECONDS): after that it gets 409 with
+Retry-After. A key older than the retention
 period is forgotten: that request is new again.
 """
 
@@ -17,8 +18,6 @@ import psycopg
 from psycopg import errors
 from psycopg.types.json import Jsonb
 
-# How long a request waits for another in flight with the same key before answering 409.
-WAIT_SECONDS = 30
 MAX_KEY_LENGTH = 255
 
 LEDGER_DDL = """
@@ -36,7 +35,7 @@ create table if not exists raw.ingest_requests (
 
 
 class KeyInFlight(RuntimeError):
-    """The same key's first request did not finish within WAIT_SECONDS."""
+    """The same key's first request did not finish within the wait."""
 
 
 @dataclass(frozen=True)
@@ -58,9 +57,11 @@ async def claim(
     request_id: str,
     body_sha256: str,
     retention_seconds: float,
+    wait_seconds: float,
 ) -> Replay | None:
     """None: this request owns the key (land, then :func:`remember`). Else the first answer."""
-    await conn.execute(f"set local lock_timeout = {WAIT_SECONDS * 1000}")
+    milliseconds = max(1, int(wait_seconds * 1000))  # an int: nothing to inject
+    await conn.execute(f"set local lock_timeout = {milliseconds}")
     try:
         await conn.execute(
             "delete from raw.ingest_requests where entity = %s and idempotency_key = %s"

@@ -78,9 +78,12 @@ async def land(
     parsed: ParsedBody,
     *,
     retention_seconds: float,
+    key_wait_seconds: float,
 ) -> Answer:
     """Land and commit; the returned answer is only ever given once this returned."""
     async with conn.transaction():
+        # An acknowledgement must survive a server crash, whatever the server's default.
+        await conn.execute("set local synchronous_commit = on")
         key = request.idempotency_key
         if key is not None:
             replay = await idempotency.claim(
@@ -90,6 +93,7 @@ async def land(
                 request_id=request.request_id,
                 body_sha256=request.body_sha256,
                 retention_seconds=retention_seconds,
+                wait_seconds=key_wait_seconds,
             )
             if replay is not None:
                 return _replayed(replay, key)

@@ -14,6 +14,8 @@ from workbench.contract import (
     SERVE_DRAIN_SECONDS_ENV,
     SERVE_IDEMPOTENCY_RETENTION_ENV,
     SERVE_IDEMPOTENCY_RETENTION_SECONDS,
+    SERVE_IDEMPOTENCY_WAIT_ENV,
+    SERVE_IDEMPOTENCY_WAIT_SECONDS,
     SERVE_MAX_BODY_BYTES,
     SERVE_MAX_BODY_BYTES_ENV,
     SERVE_TOKEN_ENV,
@@ -25,6 +27,7 @@ class ServeOptions:
     token: str | None  # None only with --no-auth
     max_body_bytes: int = SERVE_MAX_BODY_BYTES
     retention_seconds: float = SERVE_IDEMPOTENCY_RETENTION_SECONDS
+    key_wait_seconds: float = SERVE_IDEMPOTENCY_WAIT_SECONDS
     drain_seconds: float = SERVE_DRAIN_SECONDS
     follow_bronze: bool = True
     debounce_seconds: float = SERVE_BRONZE_DEBOUNCE_SECONDS
@@ -62,6 +65,9 @@ def options_from_env(env: Mapping[str, str], *, no_auth: bool, follow_bronze: bo
         max_body_bytes=int(_number(env, SERVE_MAX_BODY_BYTES_ENV, SERVE_MAX_BODY_BYTES, minimum=1)),
         retention_seconds=_number(
             env, SERVE_IDEMPOTENCY_RETENTION_ENV, SERVE_IDEMPOTENCY_RETENTION_SECONDS, minimum=1
+        ),
+        key_wait_seconds=_number(
+            env, SERVE_IDEMPOTENCY_WAIT_ENV, SERVE_IDEMPOTENCY_WAIT_SECONDS, minimum=0.001
         ),
         drain_seconds=_number(env, SERVE_DRAIN_SECONDS_ENV, SERVE_DRAIN_SECONDS, minimum=0),
         follow_bronze=follow_bronze,
