@@ -197,7 +197,6 @@ class Service:
         purge = asyncio.get_running_loop().create_task(self._purge_expired_keys())
         if self.follower is not None:
             self.follower.start()
-            self.follower.landed()  # records a previous process acknowledged may be waiting
         log.info(
             "serve.started",
             database=self.settings.describe(),
