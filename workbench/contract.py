@@ -150,3 +150,33 @@ INGEST_SEVERITY: tuple[ExitCode, ...] = (
     ExitCode.RUNTIME_ERROR,
     ExitCode.SUCCESS,
 )
+
+
+# --- the HTTP landing service (`workbench serve`, issue 17) --------------------------------
+
+# The environment `workbench serve` reads and the chart's serve Deployment sets. The token is a
+# secret (the redactor masks its value in every log line); the chart fills it from a Secret.
+SERVE_TOKEN_ENV = "WORKBENCH_INGEST_TOKEN"  # noqa: S105 - a variable name, not a secret
+SERVE_MAX_BODY_BYTES_ENV = "WORKBENCH_SERVE_MAX_BODY_BYTES"
+SERVE_IDEMPOTENCY_RETENTION_ENV = "WORKBENCH_SERVE_IDEMPOTENCY_RETENTION_SECONDS"
+SERVE_DRAIN_SECONDS_ENV = "WORKBENCH_SERVE_DRAIN_SECONDS"
+SERVE_BRONZE_DEBOUNCE_ENV = "WORKBENCH_SERVE_BRONZE_DEBOUNCE_SECONDS"
+SERVE_IDEMPOTENCY_WAIT_ENV = "WORKBENCH_SERVE_IDEMPOTENCY_WAIT_SECONDS"
+# Defaults: 10 MiB bodies, keys remembered 24 h, 20 s to finish in-flight requests on SIGTERM
+# (the pod's terminationGracePeriodSeconds must exceed it), bronze 5 s after a landing, and a
+# request whose Idempotency-Key is still in flight waits up to 30 s for it, then gets 409.
+SERVE_PORT = 8080
+SERVE_MAX_BODY_BYTES = 10 * 1024 * 1024
+SERVE_IDEMPOTENCY_RETENTION_SECONDS = 24 * 3600
+SERVE_DRAIN_SECONDS = 20
+SERVE_BRONZE_DEBOUNCE_SECONDS = 5.0
+SERVE_IDEMPOTENCY_WAIT_SECONDS = 30
+# The probe and scrape paths (the chart's probes and PodMonitor name them).
+SERVE_HEALTH_PATH = "/healthz"
+SERVE_READY_PATH = "/readyz"
+SERVE_METRICS_PATH = "/metrics"
+
+
+def serve_entity_path(entity: str) -> str:
+    """`/v1/transactions`: where records of one entity are POSTed."""
+    return f"/v1/{entity}"

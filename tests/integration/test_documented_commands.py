@@ -216,6 +216,31 @@ COVERED.update(  # drive: Drive, S3 globs, --sources (issue 18)
         ),
     }
 )
+COVERED.update(  # serve (issue 17)
+    {
+        "workbench serve --host 127.0.0.1 --port 8080": "tests/serve/server.py (every"
+        " tests/serve test starts it so, on a free port, and stops it with SIGTERM)",
+        **dict.fromkeys(
+            (
+                'curl -fsS -X POST "$WORKBENCH_URL/v1/transactions"'
+                ' -H "Authorization: Bearer $WORKBENCH_INGEST_TOKEN"'
+                ' -H "Content-Type: application/json"'
+                ' -H "Idempotency-Key: sale-T000000123-v1"'
+                ' -d \'{"transaction_id": "T000000123", "transaction_date": "2024-03-05",'
+                ' "store_id": "S012", "product_id": "P00042", "basket_id": "B00001234",'
+                ' "category": "Beverages", "quantity": 3, "unit_price": "16.25",'
+                ' "amount": "48.75", "payment_method": "gcash", "status": "completed"}\'',
+                'curl -fsS -X POST "$WORKBENCH_URL/v1/transactions"'
+                ' -H "Authorization: Bearer $WORKBENCH_INGEST_TOKEN"'
+                ' -H "Content-Type: application/x-ndjson" --data-binary @sales.jsonl',
+                'curl -fsS -X POST "$WORKBENCH_URL/v1/products"'
+                ' -H "Authorization: Bearer $WORKBENCH_INGEST_TOKEN"'
+                ' -H "Content-Type: text/csv" --data-binary @products.csv',
+            ),
+            "tests/serve/test_documented_examples.py (run as written against a real service)",
+        ),
+    }
+)
 
 
 # --- NO_CLUSTER and HEAVY: checked without running ---

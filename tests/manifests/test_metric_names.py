@@ -23,6 +23,7 @@ from tests.manifests.argo_expr import replace_expression_tags
 from workbench.observability.ingest_metrics import SourceOutcome, build_ingest_registry
 from workbench.observability.metrics import build_registry
 from workbench.observability.records import InvocationResult, NodeResult
+from workbench.serve.metrics import ServeMetrics
 
 DASHBOARD = chart.CHART_DIR / "files" / "dashboard.json"
 ARGO_PREFIX = "argo_workflows_"
@@ -162,6 +163,18 @@ def test_every_queried_metric_is_exported(
         assert used & _argo_metric_names(everything_on_docs)  # the Argo panels query them
 
 
+def _serve_metric_names() -> set[str]:
+    """What `workbench serve` exports on /metrics: its families, a counter `x` as scraped
+    (`x_total`)."""
+    registry = ServeMetrics().registry
+    registry_names = set()
+    for family in registry.collect():
+        registry_names.add(family.name)
+        if family.type == "counter":
+            registry_names.add(f"{family.name}_total")
+    return registry_names
+
+
 # A metric name as prose writes it: the runtime's family prefix or Argo's export prefix.
 _PROSE_METRIC = re.compile(
     r"\b(?:argo_workflows_dbt_workbench|dbt_workbench)_[a-z0-9_]*[a-z0-9](?:_\*|\b)"
@@ -179,7 +192,9 @@ def test_every_metric_named_in_notes_and_docs_is_exported(
     """A name with a `*` (`dbt_workbench_run_*`) stands for a family and is checked as a prefix;
     the Argo names must be the argo_workflows_-prefixed ones (a bare custom-metric name is what
     the template says, not what Prometheus has)."""
-    exported = _runtime_metric_names() | _argo_metric_names(everything_on_docs)
+    exported = (
+        _runtime_metric_names() | _argo_metric_names(everything_on_docs) | _serve_metric_names()
+    )
     declared = {metric["name"] for metric in _argo_metrics(everything_on_docs)}
     named: dict[str, set[str]] = {}
     for path in PROSE:

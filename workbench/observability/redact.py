@@ -12,6 +12,7 @@ SECRET_ENV_VARS = (
     "PGPASSWORD",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
+    "WORKBENCH_INGEST_TOKEN",  # workbench serve's bearer token (contract.SERVE_TOKEN_ENV)
 )
 # Field names whose values are replaced outright.
 SECRET_KEY_PATTERN = re.compile(

@@ -1,0 +1,1 @@
+"""`workbench serve` over real HTTP against real PostgreSQL."""
