@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from moto.server import ThreadedMotoServer
 
+from tests.moto_state import reset_moto
 from tests.pgcluster import PostgresCluster, temporary_cluster, temporary_database
 
 # Fixtures that start a server (PostgreSQL, an S3 API, a Pushgateway): a test that uses one,
@@ -49,6 +50,7 @@ def s3_endpoint() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    reset_moto(f"http://{host}:{port}")
     try:
         yield f"http://{host}:{port}"
     finally:

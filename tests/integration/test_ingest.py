@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.moto_state import reset_moto
 from tests.pgcluster import free_port
 from workbench import cli
 from workbench.contract import ExitCode
@@ -260,6 +261,7 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    reset_moto(f"http://127.0.0.1:{port}")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")

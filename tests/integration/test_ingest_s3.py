@@ -20,6 +20,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import make_server
 
 from tests.dbt_support import connect
+from tests.moto_state import reset_moto
 from workbench import cli
 from workbench.contract import ExitCode
 
@@ -60,6 +61,7 @@ def recording_s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordingS3]:
     server_box["s3"] = s3
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    reset_moto(s3.url)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")

@@ -32,6 +32,7 @@ from workbench.ingest.readers import (
 from workbench.ingest.schema import ensure_raw_schema
 from workbench.ingest.sources import Source, SourceError, SourceGone, resolve
 from workbench.ingest.verdict import failure_of, max_error_share
+from workbench.observability.redact import redact_text, secret_values
 
 log = structlog.get_logger("workbench.ingest")
 ID_KEYS = {"transactions": "transaction_id", "products": "product_id"}
@@ -311,8 +312,8 @@ def _s3_client(env: Mapping[str, str]) -> Any:
 
 
 def _safe(error: BaseException, settings: PostgresSettings | None) -> str:
-    """The error's message without the password, should a driver ever echo it."""
+    """The error's message through the one redactor, the connection's password included
+    (it may come from a file, not only from POSTGRES_PASSWORD)."""
     text = str(error).strip() or type(error).__name__
-    if settings is not None and settings.password:
-        text = text.replace(settings.password, "***")
-    return text
+    extra = (settings.password,) if settings is not None and settings.password else ()
+    return redact_text(text, (*extra, *secret_values()))
