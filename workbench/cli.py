@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "docs": ("workbench.docs.command", "generate dbt docs and optionally publish them to S3"),
     "demo": ("workbench.demo.command", "the whole pipeline on a laptop, embedded PostgreSQL"),
     "submit": ("workbench.submit.command", "submit a Workflow from the WorkflowTemplate"),
+    "embed": ("workbench.embed.command", "embed platinum's new texts into pgvector"),
+    "search": ("workbench.embed.search_command", "catalog products nearest to a query"),
 }
 
 # Commands that need an optional extra of the distribution (pyproject.toml), so that the pod image

@@ -6,12 +6,15 @@ import os
 import re
 from collections.abc import Mapping
 
+from workbench.contract import EMBED_API_KEY_ENV
+
 # Environment variables whose values are secrets wherever they appear in text.
 SECRET_ENV_VARS = (
     "POSTGRES_PASSWORD",
     "PGPASSWORD",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
+    EMBED_API_KEY_ENV,
 )
 # Field names whose values are replaced outright.
 SECRET_KEY_PATTERN = re.compile(
