@@ -43,6 +43,14 @@ NEEDS_EXTRA: dict[str, tuple[str, str]] = {
     "submit": ("submit", "kubernetes"),
 }
 
+# Commands that run without an extra but do more with it: `embed` and `search` embed with the
+# in-package model (wordllama) when the `embed` extra is installed, else with the hashing
+# baseline, and say so in the log.
+IMPROVED_BY_EXTRA: dict[str, tuple[str, str]] = {
+    "embed": ("embed", "wordllama"),
+    "search": ("embed", "wordllama"),
+}
+
 
 def missing_extra(command: str) -> tuple[str, str] | None:
     """(extra, module) when `command` needs an extra this installation lacks."""

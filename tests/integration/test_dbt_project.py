@@ -159,8 +159,9 @@ def test_first_build_passes_every_test_and_unit_test(lifecycle: Lifecycle) -> No
     tests = _statuses(results, "test.")
     unit_tests = _statuses(results, "unit_test.")
     models = _statuses(results, "model.")
-    # the nine models of the design, the validation view and the fate of every version
-    assert len(models) == 11
+    # the nine models of the design, the validation view, the fate of every version and the
+    # catalog's texts to embed (platinum_product_embeddings)
+    assert len(models) == 12
     assert set(models.values()) == {"success"}
     assert len(tests) >= 90
     assert set(tests.values()) == {"pass"}, {k: v for k, v in tests.items() if v != "pass"}

@@ -122,7 +122,7 @@ def test_first_embed_stores_every_current_text_once(
     assert done["event"] == "embed.done" and done["model_id"] == WORDLLAMA
     assert done["embedded_by_kind"] == {"products": product_texts, "transactions": recent}
     assert done["embedded"] == product_texts + recent
-    assert platinum.rows("select model_id, dimensions from platinum.embedding_models") == [
+    assert platinum.rows("select model_id, dimensions from platinum_vectors.embedding_models") == [
         (WORDLLAMA, 256)
     ]
 
@@ -168,17 +168,18 @@ def test_the_sql_function_serves_rag_callers_through_the_hnsw_index(platinum: Pl
         [(name, category, vector)] = conn.execute(
             "select p.product_name, p.category, v.embedding::text "
             "from platinum.platinum_product_embeddings as p "
-            "join platinum.product_vectors as v on v.text_hash = p.text_hash "
+            "join platinum_vectors.product_vectors as v on v.text_hash = p.text_hash "
             "where p.category = 'Tobacco' order by p.product_id limit 1"
         ).fetchall()
         found = conn.execute(
-            "select product_name, category, score from platinum.match_products(%s::vector, 3)",
+            "select product_name, category, score "
+            "from platinum_vectors.match_products(%s::vector, 3)",
             (vector,),
         ).fetchall()
         plan = "\n".join(
             row[0]
             for row in conn.execute(
-                "explain select text_hash from platinum.product_vectors "
+                "explain select text_hash from platinum_vectors.product_vectors "
                 f"where model_id = '{WORDLLAMA}' "
                 "order by embedding::vector(256) <=> %s::vector(256) limit 5",
                 (vector,),
@@ -236,7 +237,7 @@ def test_renamed_products_get_new_vectors_and_only_they_are_embedded(
     assert done["pruned_by_kind"] == {"products": 8, "transactions": recent_sales}
     stored = platinum.scalar(
         "select count(*) from platinum.platinum_product_embeddings as p "
-        "join platinum.product_vectors as v on v.text_hash = p.text_hash "
+        "join platinum_vectors.product_vectors as v on v.text_hash = p.text_hash "
         "where p.product_id = any(%s) and p.embedding_text like %s",
         (renamed, "%New Look%"),
     )
@@ -259,7 +260,7 @@ def test_another_model_keeps_its_own_dimensions_beside_the_first(
     assert dict(
         platinum.rows(
             "select model_id, min(vector_dims(embedding)) || '-' || max(vector_dims(embedding)) "
-            "from platinum.product_vectors group by model_id"
+            "from platinum_vectors.product_vectors group by model_id"
         )
     ) == {WORDLLAMA: "256-256", "hashing:words-64": "64-64"}
     assert _top_categories(capsys, "cigarettes").count("Tobacco") < 4
@@ -273,7 +274,7 @@ def test_a_model_id_seen_with_other_dimensions_is_a_configuration_error(
 ) -> None:
     with connect(platinum.env) as conn:
         conn.execute(
-            "insert into platinum.embedding_models (model_id, provider, dimensions) "
+            "insert into platinum_vectors.embedding_models (model_id, provider, dimensions) "
             "values ('hashing:words-32', 'hashing', 48)"
         )
     monkeypatch.setenv("WORKBENCH_EMBED_PROVIDER", "hashing")
@@ -283,7 +284,8 @@ def test_a_model_id_seen_with_other_dimensions_is_a_configuration_error(
     assert "48-dimension" in failed["error"]
     assert (
         platinum.scalar(
-            "select count(*) from platinum.product_vectors where model_id = 'hashing:words-32'"
+            "select count(*) from platinum_vectors.product_vectors "
+            "where model_id = 'hashing:words-32'"
         )
         == 0
     )

@@ -1,4 +1,4 @@
-"""Nearest catalog products to a query, through platinum.match_products (schema.sql)."""
+"""Nearest catalog products to a query, through platinum_vectors.match_products (schema.sql)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def _has_match_function(conn: store.Connection) -> bool:
     return (
         conn.execute(
             "select 1 from pg_proc join pg_namespace on pg_namespace.oid = pg_proc.pronamespace "
-            "where nspname = 'platinum' and proname = 'match_products'"
+            "where nspname = 'platinum_vectors' and proname = 'match_products'"
         ).fetchone()
         is not None
     )
@@ -50,7 +50,7 @@ def search_products(
         [vector] = embedder.embed([query])
         rows = conn.execute(
             "select product_id, product_name, brand, category, is_active, score "
-            "from platinum.match_products(%s::vector, %s, %s)",
+            "from platinum_vectors.match_products(%s::vector, %s, %s)",
             (store.vector_text(vector), top, embedder.model_id),
         ).fetchall()
     return [

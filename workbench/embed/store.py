@@ -10,7 +10,7 @@ import psycopg
 from psycopg import sql
 
 from workbench.embed.provider import Vector, configuration_error
-from workbench.embed.texts import PRODUCTS, TextKind
+from workbench.embed.texts import PRODUCTS, STORE_SCHEMA, VIEWS_SCHEMA, TextKind
 
 # pgvector indexes (HNSW) at most this many dimensions; larger models are searched exactly.
 MAX_INDEXED_DIMENSIONS = 2000
@@ -23,7 +23,7 @@ def pgvector_available(conn: Connection) -> bool:
 
 
 def ensure_schema(conn: Connection) -> None:
-    """Create the extension, tables and platinum.match_products (idempotent)."""
+    """Create the extension, tables and platinum_vectors.match_products (idempotent)."""
     if not pgvector_available(conn):
         raise configuration_error(
             "this PostgreSQL server has no pgvector extension, so platinum vectors cannot be "
@@ -42,30 +42,29 @@ def ensure_schema(conn: Connection) -> None:
 
 def missing_views(conn: Connection, kinds: Sequence[TextKind]) -> list[str]:
     """The dbt views `workbench embed` reads that are not there (platinum not built yet)."""
-    return [
-        kind.view
+    found = [
+        conn.execute("select to_regclass(%s)", (f"{VIEWS_SCHEMA}.{kind.view}",)).fetchone()
         for kind in kinds
-        if conn.execute("select to_regclass(%s)", (f"platinum.{kind.view}",)).fetchone() == (None,)
     ]
+    return [kind.view for kind, row in zip(kinds, found, strict=True) if row == (None,)]
 
 
 def register_model(conn: Connection, model_id: str, provider: str, dimensions: int) -> None:
     """Record the model's dimensions; a model id seen before with others is refused."""
     conn.execute(
-        "insert into platinum.embedding_models (model_id, provider, dimensions) "
+        "insert into platinum_vectors.embedding_models (model_id, provider, dimensions) "
         "values (%s, %s, %s) on conflict (model_id) do nothing",
         (model_id, provider, dimensions),
     )
     row = conn.execute(
-        "select dimensions from platinum.embedding_models where model_id = %s", (model_id,)
+        "select dimensions from platinum_vectors.embedding_models where model_id = %s", (model_id,)
     ).fetchone()
     if row is not None and row[0] != dimensions:
         raise configuration_error(
             f"model {model_id!r} has {row[0]}-dimension vectors stored, but the provider now "
             f"answers {dimensions}: give the new configuration its own model "
             f"(WORKBENCH_EMBED_MODEL / WORKBENCH_EMBED_DIMENSIONS) or delete the old vectors "
-            f"(delete from platinum.embedding_models where model_id = '{model_id}' after "
-            "deleting its rows in platinum.product_vectors and platinum.transaction_vectors)"
+            "(docs/embeddings.md: dropping a model's vectors)"
         )
 
 
@@ -75,7 +74,7 @@ def _pending(kind: TextKind, window_days: int) -> sql.Composed:
         "where not exists (select 1 from {vectors} as stored "
         "where stored.model_id = %(model)s and stored.text_hash = current.text_hash)"
     ).format(
-        texts=kind.current_texts(window_days), vectors=sql.Identifier("platinum", kind.vectors)
+        texts=kind.current_texts(window_days), vectors=sql.Identifier(STORE_SCHEMA, kind.vectors)
     )
 
 
@@ -114,7 +113,7 @@ def store_vectors(
     """COPY one batch of (text_hash, vector); the caller commits."""
     statement = sql.SQL(
         "copy {vectors} (model_id, text_hash, dimensions, embedding) from stdin"
-    ).format(vectors=sql.Identifier("platinum", kind.vectors))
+    ).format(vectors=sql.Identifier(STORE_SCHEMA, kind.vectors))
     with conn.cursor().copy(statement) as copy:
         for text_hash, vector in rows:
             copy.write_row((model_id, text_hash, dimensions, vector_text(vector)))
@@ -126,7 +125,7 @@ def prune(conn: Connection, kind: TextKind, model_id: str, window_days: int) -> 
         "delete from {vectors} as stored where stored.model_id = %(model)s and not exists "
         "(select 1 from ({texts}) as current where current.text_hash = stored.text_hash)"
     ).format(
-        vectors=sql.Identifier("platinum", kind.vectors), texts=kind.current_texts(window_days)
+        vectors=sql.Identifier(STORE_SCHEMA, kind.vectors), texts=kind.current_texts(window_days)
     )
     return conn.execute(statement, {"model": model_id}).rowcount
 
@@ -147,7 +146,7 @@ def ensure_index(conn: Connection, kind: TextKind, model_id: str, dimensions: in
             "((embedding::vector({dims})) vector_cosine_ops) where model_id = {model}"
         ).format(
             name=sql.Identifier(index_name(kind, model_id)),
-            vectors=sql.Identifier("platinum", kind.vectors),
+            vectors=sql.Identifier(STORE_SCHEMA, kind.vectors),
             dims=sql.Literal(dimensions),
             model=sql.Literal(model_id),
         )
@@ -158,31 +157,31 @@ def ensure_index(conn: Connection, kind: TextKind, model_id: str, dimensions: in
 def analyze(conn: Connection, kind: TextKind) -> None:
     """Fresh statistics: without them the planner guesses a handful of rows per model and
     prefers the primary key to the HNSW index."""
-    conn.execute(sql.SQL("analyze {}").format(sql.Identifier("platinum", kind.vectors)))
+    conn.execute(sql.SQL("analyze {}").format(sql.Identifier(STORE_SCHEMA, kind.vectors)))
 
 
 def mark_embedded(conn: Connection, model_id: str) -> None:
     conn.execute(
-        "update platinum.embedding_models set last_embedded_at = now() where model_id = %s",
+        "update platinum_vectors.embedding_models set last_embedded_at = now() where model_id = %s",
         (model_id,),
     )
 
 
 def count_vectors(conn: Connection, kind: TextKind, model_id: str) -> int:
     query = sql.SQL("select count(*) from {vectors} where model_id = %s").format(
-        vectors=sql.Identifier("platinum", kind.vectors)
+        vectors=sql.Identifier(STORE_SCHEMA, kind.vectors)
     )
     row = conn.execute(query, (model_id,)).fetchone()
     return int(row[0]) if row else 0  # type: ignore[call-overload]
 
 
 def refresh_neighbours(conn: Connection, model_id: str, dimensions: int, per_product: int) -> int:
-    """Replace platinum.product_neighbours (dbt creates it; platinum_product_recommendations
+    """Replace platinum_vectors.product_neighbours (dbt creates it; platinum_product_recommendations
     reads it) with each product's `per_product` nearest active products under `model_id`."""
     cast = sql.SQL("::vector({})").format(sql.Literal(dimensions))
     statement = sql.SQL(
         """
-        insert into platinum.product_neighbours
+        insert into platinum_vectors.product_neighbours
             (product_id, model_id, similar_product_ids, similarity_scores)
         select
             target.product_id,
@@ -211,12 +210,12 @@ def refresh_neighbours(conn: Connection, model_id: str, dimensions: int, per_pro
         group by target.product_id
         """
     ).format(
-        products=sql.Identifier("platinum", PRODUCTS.view),
-        vectors=sql.Identifier("platinum", PRODUCTS.vectors),
+        products=sql.Identifier(VIEWS_SCHEMA, PRODUCTS.view),
+        vectors=sql.Identifier(STORE_SCHEMA, PRODUCTS.vectors),
         cast=cast,
         model=sql.Literal(model_id),
     )
-    conn.execute("delete from platinum.product_neighbours")
+    conn.execute("delete from platinum_vectors.product_neighbours")
     return conn.execute(
         statement, {"model": model_id, "scan": per_product * 4 + 1, "k": per_product}
     ).rowcount

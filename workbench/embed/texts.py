@@ -12,17 +12,23 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
+# Where dbt builds the texts (the default target's platinum layer) and where `workbench embed`
+# keeps the vectors: a schema of its own, never prefixed by a dbt target (like raw), so dbt never
+# drops it and every target reads the one store.
+VIEWS_SCHEMA = "platinum"
+STORE_SCHEMA = "platinum_vectors"
+
 
 @dataclass(frozen=True)
 class TextKind:
     name: str  # products | transactions
-    view: str  # the dbt view in schema platinum that holds embedding_text and text_hash
-    vectors: str  # the table in schema platinum that holds the vectors
+    view: str  # the dbt view (VIEWS_SCHEMA) that holds embedding_text and text_hash
+    vectors: str  # the table (STORE_SCHEMA) that holds the vectors
     windowed: bool  # only texts dated within the recent window
 
     def current_texts(self, window_days: int) -> sql.Composed:
         """`select text_hash, embedding_text` of every text this kind embeds now."""
-        view = sql.Identifier("platinum", self.view)
+        view = sql.Identifier(VIEWS_SCHEMA, self.view)
         query = sql.SQL("select text_hash, embedding_text from {view}").format(view=view)
         if not self.windowed:
             return query
