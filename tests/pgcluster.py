@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import glob
+import itertools
 import os
 import pwd
 import shutil
@@ -29,25 +30,42 @@ from pathlib import Path
 TEST_PASSWORD = "s3cr3t-Test-Passw0rd"  # noqa: S105 - a throwaway cluster; tests grep logs for it
 
 
-def find_bindir() -> Path:
+def find_bindir(*, pgvector: bool = False) -> Path:
+    """The first server binaries found; with `pgvector`, the first whose installation has the
+    pgvector extension (Debian's PostgreSQL 15 has none; pgserver's 16 bundles 0.6.2)."""
     on_path = shutil.which("pg_ctl")
     candidates = [Path(on_path).parent] if on_path else []
     candidates += [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)]
-    for bindir in candidates:
-        if (bindir / "initdb").exists() and (bindir / "postgres").exists():
+    for bindir in itertools.chain(candidates, _bundled_bindir()):
+        server = (bindir / "initdb").exists() and (bindir / "postgres").exists()
+        if server and (not pgvector or _has_pgvector(bindir)):
             return bindir
+    raise RuntimeError(
+        "No PostgreSQL server binaries found"
+        + (" with the pgvector extension" if pgvector else "")
+        + ". Install them (apt-get install postgresql-15) or run `uv sync` so the bundled "
+        "`pgserver` binaries (PostgreSQL 16 with pgvector) are available."
+    )
+
+
+def _bundled_bindir() -> Iterator[Path]:
     try:
         # Last, and only then imported: importing pgserver reads (and warns about) the runtime dir.
         import pgserver
-
-        bundled = Path(pgserver.__file__).parent / "pginstall" / "bin"
-        if (bundled / "initdb").exists() and (bundled / "postgres").exists():
-            return bundled
     except ImportError:
-        pass
-    raise RuntimeError(
-        "No PostgreSQL server binaries found. Install them (apt-get install postgresql-15) "
-        "or run `uv sync` so the bundled `pgserver` binaries are available."
+        return
+    yield Path(pgserver.__file__).parent / "pginstall" / "bin"
+
+
+def _has_pgvector(bindir: Path) -> bool:
+    if not (bindir / "pg_config").exists():
+        return False
+    found = subprocess.run(
+        [str(bindir / "pg_config"), "--sharedir"], capture_output=True, text=True, check=False
+    )
+    return (
+        found.returncode == 0
+        and (Path(found.stdout.strip()) / "extension" / "vector.control").exists()
     )
 
 
@@ -80,6 +98,7 @@ class PostgresCluster:
     port: int
     user: str = "postgres"
     password: str = TEST_PASSWORD
+    bindir: Path | None = None  # the server binaries; find_bindir() when not given
 
     def _as_owner(self, cmd: list[str]) -> list[str]:
         if os.geteuid() == 0:
@@ -92,7 +111,7 @@ class PostgresCluster:
             os.chown(path, entry.pw_uid, entry.pw_gid)
 
     def start(self) -> None:
-        bindir = find_bindir()
+        bindir = self.bindir or find_bindir()
         self.datadir.mkdir(parents=True, exist_ok=True)
         self._chown(self.datadir)
         self.datadir.chmod(0o700)
@@ -149,7 +168,7 @@ class PostgresCluster:
         )
 
     def stop(self, mode: str = "fast") -> None:
-        bindir = find_bindir()
+        bindir = self.bindir or find_bindir()
         subprocess.run(
             self._as_owner(
                 [str(bindir / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop"]
@@ -176,11 +195,14 @@ class PostgresCluster:
 
 
 @contextlib.contextmanager
-def temporary_cluster(prefix: str, parent: Path | None = None) -> Iterator[PostgresCluster]:
-    """A started cluster in a new temporary directory; stopped and deleted on exit."""
+def temporary_cluster(
+    prefix: str, parent: Path | None = None, *, pgvector: bool = False
+) -> Iterator[PostgresCluster]:
+    """A started cluster in a new temporary directory; stopped and deleted on exit. With
+    `pgvector`, from server binaries that have the pgvector extension."""
     root = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     os.chmod(root, 0o755)  # noqa: S103 - the server runs as another user and must enter it
-    cluster = PostgresCluster(root / "data", free_port())
+    cluster = PostgresCluster(root / "data", free_port(), bindir=find_bindir(pgvector=pgvector))
     try:
         cluster.start()
         yield cluster

@@ -24,7 +24,10 @@ def test_each_command_needing_an_extra_names_an_extra_that_installs_its_module()
         assert command in cli.COMMANDS
         assert extra in extras, f"pyproject.toml has no extra {extra!r}"
         assert module in _distributions(extras[extra])
-    assert {extra for extra, _ in cli.NEEDS_EXTRA.values()} == set(extras)
+    for command, (extra, module) in cli.IMPROVED_BY_EXTRA.items():
+        assert command in cli.COMMANDS and module in _distributions(extras[extra])
+    used = {extra for extra, _ in (*cli.NEEDS_EXTRA.values(), *cli.IMPROVED_BY_EXTRA.values())}
+    assert used == set(extras)
 
 
 def test_no_extra_is_a_runtime_dependency_and_workflows_leaves_the_wheel() -> None:

@@ -32,7 +32,7 @@ RANKS: dict[str, int] = {
     "docs": 4,
     "sample_data": 4,
     "submit": 4,
-    "embed": 4,
+    "embed": 5,  # holds the platinum advisory lock (workbench.run.lock)
     "serve": 5,
     "cli": 6,
     "demo": 7,  # drives the console script step by step, as a user would

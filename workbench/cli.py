@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("workbench.demo.command", "the whole pipeline on a laptop, embedded PostgreSQL"),
     "submit": ("workbench.submit.command", "submit a Workflow from the WorkflowTemplate"),
     "serve": ("workbench.serve.command", "HTTP landing service: records in, bronze follows"),
+    "embed": ("workbench.embed.command", "embed platinum's new texts into pgvector"),
+    "search": ("workbench.embed.search_command", "catalog products nearest to a query"),
 }
 
 # Commands that need an optional extra of the distribution (pyproject.toml), so that the pod image
@@ -40,6 +42,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
 NEEDS_EXTRA: dict[str, tuple[str, str]] = {
     "demo": ("demo", "pgserver"),
     "submit": ("submit", "kubernetes"),
+}
+
+# Commands that run without an extra but do more with it: `embed` and `search` embed with the
+# in-package model (wordllama) when the `embed` extra is installed, else with the hashing
+# baseline, and say so in the log.
+IMPROVED_BY_EXTRA: dict[str, tuple[str, str]] = {
+    "embed": ("embed", "wordllama"),
+    "search": ("embed", "wordllama"),
 }
 
 

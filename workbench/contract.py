@@ -180,3 +180,19 @@ SERVE_METRICS_PATH = "/metrics"
 def serve_entity_path(entity: str) -> str:
     """`/v1/transactions`: where records of one entity are POSTed."""
     return f"/v1/{entity}"
+
+
+# --- embeddings (issue 20): `workbench embed` and `workbench search` ----------------------
+
+# Which provider turns texts into vectors (docs/embeddings.md): the in-package model when the
+# `embed` extra is installed, else the hashing baseline; `openai` for any compatible endpoint.
+EMBED_PROVIDERS: tuple[str, ...] = ("wordllama", "hashing", "openai")
+EMBED_PROVIDER_ENV = "WORKBENCH_EMBED_PROVIDER"
+EMBED_MODEL_ENV = "WORKBENCH_EMBED_MODEL"
+EMBED_DIMENSIONS_ENV = "WORKBENCH_EMBED_DIMENSIONS"
+# The OpenAI-compatible endpoint's base URL (…/v1) and key; the key comes from a Secret.
+EMBED_URL_ENV = "WORKBENCH_EMBED_URL"
+EMBED_API_KEY_ENV = "WORKBENCH_EMBED_API_KEY"
+# Transaction texts embedded: those dated within this many days of the newest sale.
+EMBED_WINDOW_DAYS_ENV = "WORKBENCH_EMBED_WINDOW_DAYS"
+DEFAULT_EMBED_WINDOW_DAYS = 90

@@ -36,7 +36,11 @@ DESIGN_MODELS = {
         "silver_transaction_checks",
     },
     "gold": {"gold_monthly_summary", "gold_category_trends"},
-    "platinum": {"platinum_transaction_embeddings", "platinum_product_recommendations"},
+    "platinum": {
+        "platinum_transaction_embeddings",
+        "platinum_product_recommendations",
+        "platinum_product_embeddings",
+    },
 }
 
 
@@ -102,6 +106,7 @@ def test_materializations_and_contracts(manifest: dict[str, Any]) -> None:
         "gold_category_trends": "table",
         "platinum_transaction_embeddings": "view",
         "platinum_product_recommendations": "view",
+        "platinum_product_embeddings": "view",
     }
     for name in ("silver_transaction_versions", "silver_validated_transactions", "silver_products"):
         assert models[name]["config"]["contract"]["enforced"] is True
@@ -128,7 +133,8 @@ def test_failures_are_stored_in_schema_test_failures(manifest: dict[str, Any]) -
 
 def test_sources_have_freshness_and_exposures_read_platinum(manifest: dict[str, Any]) -> None:
     sources = {s["name"]: s for s in manifest["sources"].values()}
-    assert set(sources) == {"transactions", "products", "ingest_errors"}
+    # product_neighbours: what `workbench embed` writes for platinum_product_recommendations
+    assert set(sources) == {"transactions", "products", "ingest_errors", "product_neighbours"}
     for name in ("transactions", "products"):
         assert sources[name]["loaded_at_field"] == "ingested_at"
         assert sources[name]["freshness"]["error_after"]["count"] == 72

@@ -6,13 +6,16 @@ import os
 import re
 from collections.abc import Mapping
 
+from workbench.contract import EMBED_API_KEY_ENV, SERVE_TOKEN_ENV
+
 # Environment variables whose values are secrets wherever they appear in text.
 SECRET_ENV_VARS = (
     "POSTGRES_PASSWORD",
     "PGPASSWORD",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
-    "WORKBENCH_INGEST_TOKEN",  # workbench serve's bearer token (contract.SERVE_TOKEN_ENV)
+    SERVE_TOKEN_ENV,
+    EMBED_API_KEY_ENV,
 )
 # Field names whose values are replaced outright.
 SECRET_KEY_PATTERN = re.compile(

@@ -1,3 +1,4 @@
+{{ config(pre_hook="{{ create_product_neighbours() }}") }}
 {%- set partners_per_product = 3 %}
 
 with
@@ -12,6 +13,13 @@ sales as (
 products as (
 
     select * from {{ ref('silver_products') }}
+
+),
+
+neighbours as (
+
+    -- filled by `workbench embed`; empty until then (and on a server without pgvector)
+    select * from {{ source('platinum_vectors', 'product_neighbours') }}
 
 ),
 
@@ -132,13 +140,18 @@ final as (
             else 'premium'
         end as price_position,
         coalesce(partners.co_purchase_product_ids, '{}'::text []) as co_purchase_product_ids,
-        coalesce(partners.co_purchase_shared_baskets, '{}'::bigint []) as co_purchase_shared_baskets
+        coalesce(partners.co_purchase_shared_baskets, '{}'::bigint []) as co_purchase_shared_baskets,
+        coalesce(neighbours.similar_product_ids, '{}'::text []) as similar_product_ids,
+        coalesce(neighbours.similarity_scores, '{}'::real []) as similarity_scores,
+        neighbours.model_id as similarity_model_id
 
     from products
     left join product_sales
         on product_sales.product_id = products.product_id
     left join partners
         on partners.product_id = products.product_id
+    left join neighbours
+        on neighbours.product_id = products.product_id
 
 )
 

@@ -1,0 +1,1 @@
+"""Platinum's embeddings: providers, pgvector storage, `workbench embed` and `workbench search`."""
