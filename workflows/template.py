@@ -37,14 +37,15 @@ from workbench.contract import (
     RUN_PARAMETER_OPTIONS,
 )
 from workflows import helm
+from workflows.budget import attempt_deadline, retry_limit
 from workflows.layers import (
     DEFAULT_LAYER,
     DOCS_ENTRYPOINT,
-    ON_DEMAND_RETRY_LIMIT,
     ON_DEMAND_TIMEOUT_SECONDS,
     RUN_ENTRYPOINT,
     SECONDS_AFTER_FAILURE,
     SECONDS_AFTER_SUCCESS,
+    job_of_entrypoint,
 )
 from workflows.mutexes import workflow_synchronization
 from workflows.retries import retry_strategy
@@ -183,10 +184,14 @@ def _dbt_run_container() -> Container:
             EmptyDirVolume(name="outputs", mount_path=OUTPUTS_DIR, size_limit=Quantity("1Mi")),
         ],
         outputs=[*run_output_parameters(), run_results_artifact()],
+        # The layer's own time and retry budget, whatever started the run (workflows.budget).
+        active_deadline_seconds=attempt_deadline(),
+        retry_strategy=retry_strategy(retry_limit(), attempt_deadline()),
     )
 
 
 def _docs_publish_container() -> Container:
+    job = job_of_entrypoint(DOCS_ENTRYPOINT)
     return Container(
         name=DOCS_ENTRYPOINT,
         image=helm.value('include "dbt-workbench.image" . | quote'),
@@ -197,6 +202,8 @@ def _docs_publish_container() -> Container:
         env_from=[_postgres_secret(), _aws_secret()],
         security_context=_restricted_container_context(),
         volumes=_scratch_volumes(),
+        active_deadline_seconds=job.timeout_seconds,
+        retry_strategy=retry_strategy(job.retry_limit, job.timeout_seconds),
     )
 
 
@@ -240,10 +247,10 @@ def build_workflow_template() -> WorkflowTemplate:
         ],
         service_account_name=helm.value('include "dbt-workbench.serviceAccountName" . | quote'),
         security_context=_pod_security_context(),
-        retry_strategy=retry_strategy(ON_DEMAND_RETRY_LIMIT, ON_DEMAND_TIMEOUT_SECONDS),
         # Which layers the run touches, as Argo mutexes (see workflows.mutexes).
         synchronization=workflow_synchronization(),
         metrics=workflow_metrics(),
+        # An integer outer bound; each template's own deadline is the layer's (workflows.budget).
         active_deadline_seconds=ON_DEMAND_TIMEOUT_SECONDS,
         # Successful pods go at once; failed pods (and their logs) stay until the TTL below.
         pod_gc=PodGC(strategy="OnPodSuccess"),
