@@ -126,3 +126,11 @@ def run_arguments(
 def describe_exit_codes() -> str:
     """`0 success, 1 failure, …`: every code, for help texts and metric descriptions."""
     return ", ".join(f"{int(code)} {code.name.lower().replace('_', ' ')}" for code in ExitCode)
+
+
+# --- Argo: what a finished run reports (issue 19) ------------------------------------------
+
+# Every `workbench` command writes its exit code to $WORKBENCH_OUTPUTS_DIR/<this> (when set);
+# the run template declares it as an output with this globalName, so the Workflow's own
+# outputs say why it ended (the controller's final message for a refused retry does not).
+EXIT_CODE_OUTPUT = "exit_code"

@@ -31,6 +31,7 @@ from hera.workflows.models import (
 
 from workbench.contract import (
     BOOLEAN_CHOICES,
+    EXIT_CODE_OUTPUT,
     LAYERS,
     OUTPUT_NAMES,
     OUTPUTS_DIR_ENV,
@@ -75,14 +76,30 @@ OUTPUT_DEFAULT = "unknown"
 RUN_RESULTS_PATH = "/work/target/run_results.json"
 
 
+EXIT_CODE_DESCRIPTION = (
+    "The attempt's exit code (0 ok, 1 a model or test failed, 2 transient, 3 configuration);"
+    " also the Workflow's own output, since its final message does not say it."
+)
+
+
 def run_output_parameters() -> list[Parameter]:
     return [
+        *(
+            Parameter(
+                name=name,
+                description=description,
+                value_from=ValueFrom(path=f"{OUTPUTS_DIR}/{name}", default=OUTPUT_DEFAULT),
+            )
+            for name, description in _described_outputs().items()
+        ),
+        # globalName: every finished attempt sets the Workflow's status.outputs (operator.go:
+        # 1257 -> addOutputsToGlobalScope, 3701-3710), failed ones too, so the last one stays.
         Parameter(
-            name=name,
-            description=description,
-            value_from=ValueFrom(path=f"{OUTPUTS_DIR}/{name}", default=OUTPUT_DEFAULT),
-        )
-        for name, description in _described_outputs().items()
+            name=EXIT_CODE_OUTPUT,
+            description=EXIT_CODE_DESCRIPTION,
+            global_name=EXIT_CODE_OUTPUT,
+            value_from=ValueFrom(path=f"{OUTPUTS_DIR}/{EXIT_CODE_OUTPUT}", default=OUTPUT_DEFAULT),
+        ),
     ]
 
 

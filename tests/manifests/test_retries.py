@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from tests.manifests import chart
-from tests.manifests.argo_retry import ERROR, FAILED, Attempt, decide, parse_duration
+from tests.manifests.argo_retry import ERROR, FAILED, Attempt, decide, parse_duration, settle
 from tests.manifests.argo_run import resolve
-from workbench.contract import ExitCode
+from workbench.contract import FINAL_EXIT_CODES, ExitCode
 from workflows.layers import JOBS, Job
 
 T0 = datetime(2026, 11, 29, 19, 0, tzinfo=UTC)  # 03:00 in Asia/Manila
@@ -92,7 +92,7 @@ def test_retries_heal_transient_and_infrastructure_failures_only(
     expression decides), evaluated over buildRetryStrategyLocalScope (operator.go:2149-2167)."""
     seen = 0
     for name, strategy, _deadline in _strategies(everything_on_docs):
-        decision = decide(strategy, [_attempt(phase, exit_code)], T0 + timedelta(minutes=1))
+        decision, _ = settle(strategy, [_attempt(phase, exit_code)])
         assert decision.retry is retried, (name, what, decision.reason)
         seen += 1
     assert seen >= 6
@@ -129,7 +129,7 @@ def test_a_usage_error_is_final_for_argo(
     code = _exit_code_of(*argv)
     assert code == ExitCode.CONFIGURATION_ERROR
     for name, strategy, _deadline in _strategies(everything_on_docs):
-        decision = decide(strategy, [_attempt(FAILED, str(code))], T0 + timedelta(minutes=1))
+        decision, _ = settle(strategy, [_attempt(FAILED, str(code))])
         assert decision.retry is False, name
         assert decision.reason == "retryStrategy.expression evaluated to false"
 
@@ -144,7 +144,7 @@ def test_a_late_failure_is_still_retried_within_the_jobs_own_timeout(
         timeout = timedelta(seconds=deadline_seconds)
         failed_at = T0 + timeout * 0.8
         late = Attempt(FAILED, str(int(ExitCode.RUNTIME_ERROR)), T0, failed_at)
-        decision = decide(strategy, [late], failed_at)
+        decision, _ = settle(strategy, [late])
         assert decision.retry, (name, decision.reason)
         # The retry pod's deadline (operator.go:1147 -> workflowpod.go:998-999) never runs
         # past the job's timeout, counted from the first attempt.
@@ -193,5 +193,41 @@ def test_the_retry_limit_holds(default_docs: list[dict[str, Any]]) -> None:
     limit = _job("-silver").retry_limit  # the template's default layer
     transient = str(int(ExitCode.RUNTIME_ERROR))
     attempts = [_attempt(FAILED, transient) for _ in range(limit + 1)]
-    assert decide(strategy, attempts[:-1], T0 + timedelta(minutes=2)).retry
-    assert decide(strategy, attempts, T0 + timedelta(minutes=2)).reason == "No more retries left"
+    assert settle(strategy, attempts[:-1])[0].retry
+    assert settle(strategy, attempts)[0].reason == "No more retries left"
+
+
+OPERATE_DOC = chart.REPO_ROOT / "docs" / "operate.md"
+
+
+@pytest.mark.parametrize("code", [int(c) for c in FINAL_EXIT_CODES])
+def test_a_final_exit_code_waits_out_its_backoff_before_the_run_ends(
+    all_crons_docs: list[dict[str, Any]], code: int
+) -> None:
+    """Issue 19 finding 6. processNodeRetries applies the backoff (operator.go:1077-1144,
+    requeue at 1138-1144) before the retry policy, the limit and the expression (1151-1202),
+    and no shape of retryStrategy reads the last attempt earlier: its fields are substituted
+    once per pass from the template's inputs and globals (operator.go:2446-2457), while
+    lastRetry.* is injected only for the next pod (operator.go:2522-2538). So a final exit 1 or
+    3 after attempt n keeps the Workflow Running, holding its mutexes, for that attempt's
+    backoff - min(duration * factor^(n-1), cap) - then ends; docs/operate.md says so, and the
+    exit code is the Workflow's `exit_code` output (test_run_outputs.py)."""
+    doc = " ".join(OPERATE_DOC.read_text(encoding="utf-8").split())
+    assert "a final exit 1 or 3 still waits out the backoff" in doc
+    for name, strategy, _seconds in _strategies(all_crons_docs):
+        backoff = strategy["backoff"]
+        for n in range(1, int(strategy["limit"]) + 1):
+            transient = [
+                Attempt(FAILED, str(int(ExitCode.RUNTIME_ERROR)), T0, T0 + timedelta(seconds=1))
+                for _ in range(n - 1)
+            ]
+            last = Attempt(FAILED, str(code), T0, T0 + timedelta(seconds=2))
+            decision, decided_at = settle(strategy, [*transient, last])
+            assert decision.retry is False, name
+            assert decision.reason == "retryStrategy.expression evaluated to false", name
+            expected = min(
+                parse_duration(backoff["duration"]) * int(backoff["factor"]) ** (n - 1),
+                parse_duration(backoff["cap"]),
+            )
+            assert decided_at - last.finished == expected, (name, n)
+            assert expected <= timedelta(minutes=10)
