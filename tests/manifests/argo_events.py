@@ -176,3 +176,36 @@ TRIGGER_TEMPLATE_FIELDS = frozenset(
      "slack", "openWhisk", "log", "azureEventHubs", "pulsar", "conditionsReset", "azureServiceBus",
      "email"}
 )  # fmt: skip
+
+
+_RATE_UNITS = {"Second": 1.0, "Minute": 60.0, "Hour": 3600.0}
+# go.uber.org/ratelimit v0.3.1 (argo-events go.mod:86) ratelimit.go:61-66: default slack 10.
+RATELIMIT_SLACK = 10
+
+
+def submission_times(trigger: dict[str, Any], arrivals: list[float]) -> list[float]:
+    """When the Sensor runs `argo submit` for events arriving at `arrivals` (seconds).
+
+    pkg/sensors/listener.go:87-100 gives each trigger ratelimit.New(requestsPerUnit,
+    Per(unit)) (Second unless Minute/Hour), or an unlimited limiter without `rateLimit`;
+    listener.go:396-398 calls Take() before every trigger. New is the atomic int64 limiter
+    (ratelimit.go:56-58, limiter_atomic_int64.go:44-95): each Take reserves the next permission
+    `per/rate` after the previous one, lets at most `slack` unused permissions accumulate, and
+    sleeps until its own. Nothing is dropped: a fast caller's events only wait.
+    """
+    limit = trigger.get("rateLimit")
+    if limit is None:
+        return list(arrivals)
+    per_request = _RATE_UNITS.get(limit.get("unit", "Second"), 1.0) / int(limit["requestsPerUnit"])
+    max_slack = RATELIMIT_SLACK * per_request
+    state: float | None = None
+    submitted = []
+    for now in arrivals:
+        if state is None:
+            state = now
+        elif now - state > max_slack + per_request:
+            state = now - max_slack
+        else:
+            state = state + per_request
+        submitted.append(max(state, now))
+    return submitted

@@ -14,8 +14,10 @@ import pytest
 
 from tests.manifests import chart
 from tests.manifests.argo_events import (
+    RATELIMIT_SLACK,
     Unauthorized,
     data_filters_pass,
+    submission_times,
     trigger_workflow,
     webhook_event,
 )
@@ -203,3 +205,43 @@ def test_filter_values_are_anchored_layer_names(webhook_docs: list[dict[str, Any
     (dependency,) = sensor["spec"]["dependencies"]
     (layer_filter,) = dependency["filters"]["data"]
     assert layer_filter["value"] == [f"^{re.escape(layer)}$" for layer in LAYERS]
+
+
+def _trigger(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    _, sensor = _webhook_objects(docs)
+    (trigger,) = sensor["spec"]["triggers"]
+    return trigger
+
+
+def _most_in_any_window(times: list[float], window: float) -> int:
+    ordered = sorted(times)
+    return max(sum(1 for t in ordered[i:] if t < start + window) for i, start in enumerate(ordered))
+
+
+def test_a_chatty_caller_cannot_flood_the_layer_queues(webhook_docs: list[dict[str, Any]]) -> None:
+    """Issue 19 finding 3. Every event the Sensor keeps is one `argo submit`
+    (argo-workflow.go:160); each Workflow queues FIFO on its layers' mutexes
+    (workflow/sync/semaphore.go:238-247, argo-workflows v4.1.2) ahead of later cron ticks,
+    which `concurrencyPolicy: Forbid` skips meanwhile (workflow/cron/operator.go:271-276).
+    The trigger's rateLimit (sensor_types.go:259, from events.webhook.rateLimit) spaces the
+    submissions; nothing is dropped. A POST every 5 s for two hours: without it 1440
+    Workflows; with the default (1 a minute) at most one a minute plus the limiter's slack."""
+    arrivals = [5.0 * i for i in range(2 * 24 * 60 // 2)]
+    times = submission_times(_trigger(webhook_docs), arrivals)
+    assert len(times) == len(arrivals)  # delayed, never dropped
+    assert all(t >= a for t, a in zip(times, arrivals, strict=True))
+    for minutes in (1, 10, 60):
+        assert _most_in_any_window(times, 60.0 * minutes) <= minutes + RATELIMIT_SLACK + 1
+    # After a quiet spell the slack lets a burst through at once, then one a minute again.
+    burst = [7200.0 + i for i in range(30)]
+    late = submission_times(_trigger(webhook_docs), [0.0, *burst])[1:]
+    assert sum(1 for t in late if t == burst[0] or t < burst[-1] + 1) == RATELIMIT_SLACK + 1
+
+
+def test_the_rate_limit_comes_from_the_values() -> None:
+    limited = ("--set", "events.webhook.rateLimit.unit=Hour")
+    limited += ("--set", "events.webhook.rateLimit.requestsPerUnit=4")
+    docs = chart.documents(chart.template(extra=(*EVENTS, *WITH_TOKEN, *limited)))
+    times = submission_times(_trigger(docs), [float(i) for i in range(20)])
+    assert _most_in_any_window(times, 3600.0) == 4  # none dropped: the rest wait their turn
+    assert max(times) == 19 * 900.0
