@@ -29,8 +29,39 @@ def _path(path: str) -> list[str]:
     return path.split(".")
 
 
+_ARRAY_MULTIPATH = re.compile(r"\[(?P<subs>[^\[\]]+)\](?:\.(?P<rest>.+))?")
+_LITERAL = re.compile(r'!("(?:[^"\\]|\\.)*"|true|false|null|-?\d+)')
+
+
+def _gjson_multipath(document: Any, path: str) -> tuple[bool, Any] | None:
+    """gjson v1.19.0 (argo-events go.mod:81) gjson.go:2155-2220: `[a,b,...]` builds an array
+    of the sub-paths' values that exist (2166-2167: a missing one is left out), then the rest
+    of the path applies to it; `!<json>` is a literal (SYNTAX.md "Literals", execStatic)."""
+    match = _ARRAY_MULTIPATH.fullmatch(path)
+    if match is None:
+        return None
+    values = []
+    for sub in match["subs"].split(","):
+        literal = _LITERAL.fullmatch(sub)
+        if literal:
+            values.append(json.loads(literal.group(1)))
+            continue
+        exists, value = gjson_get(document, sub)
+        if exists:
+            values.append(value)
+    if match["rest"] is None:
+        return True, values
+    return gjson_get(values, match["rest"])
+
+
 def gjson_get(document: Any, path: str) -> tuple[bool, Any]:
-    """gjson.GetBytes: (exists, value) for a dotted path; digits index arrays."""
+    """gjson.GetBytes: (exists, value) for a dotted path; digits index arrays; an array
+    multipath with literals (_gjson_multipath)."""
+    if path.startswith("["):
+        multipath = _gjson_multipath(document, path)
+        if multipath is None:
+            raise ValueError(f"GJSON path {path!r} is outside the emulated subset")
+        return multipath
     node = document
     for part in _path(path):
         if isinstance(node, dict) and part in node:
@@ -43,9 +74,12 @@ def gjson_get(document: Any, path: str) -> tuple[bool, Any]:
 
 
 def gjson_string(value: Any) -> str:
-    """gjson Result.String(): a string as is, true/false, numbers as JSON, else the raw JSON."""
+    """gjson Result.String(): a string as is, "" for null, true/false, numbers as JSON, else
+    the raw JSON."""
     if isinstance(value, str):
         return value
+    if value is None:
+        return ""
     return json.dumps(value, separators=(",", ":"))
 
 

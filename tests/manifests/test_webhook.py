@@ -245,3 +245,37 @@ def test_the_rate_limit_comes_from_the_values() -> None:
     times = submission_times(_trigger(docs), [float(i) for i in range(20)])
     assert _most_in_any_window(times, 3600.0) == 4  # none dropped: the rest wait their turn
     assert max(times) == 19 * 900.0
+
+
+@pytest.mark.parametrize(
+    "full_refresh", ["yes", "TRUE", "true ", " false", "truefalse", "", 1, None, ["true"]]
+)
+def test_a_junk_full_refresh_is_dropped_by_the_sensor(
+    full_refresh_docs: list[dict[str, Any]], full_refresh: object
+) -> None:
+    """Issue 19 finding 9. A parameter the Workflow supplies replaces the template's whole,
+    enum included (argo-workflows v4.1.2 util/util.go:59-74 MergeParameters, used by
+    workflow/validate/validate.go:190-193), so Argo accepts `full_refresh: yes` and the
+    runtime exits 3 - a critical page for a caller's typo. The Sensor refuses it instead."""
+    assert _request(full_refresh_docs, {"layer": "silver", "full_refresh": full_refresh}) is None
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"layer": "gold"}, "false"),  # absent: the trigger's default (params.go:270-274)
+        ({"layer": "gold", "full_refresh": "false"}, "false"),
+        ({"layer": "gold", "full_refresh": "true"}, "true"),
+        ({"layer": "gold", "full_refresh": True}, "true"),  # gjson String() of true
+        ({"layer": "gold", "full_refresh": False}, "false"),
+    ],
+)
+def test_true_false_or_absent_full_refresh_still_runs(
+    full_refresh_docs: list[dict[str, Any]], body: dict[str, Any], expected: str
+) -> None:
+    """A data filter fails on a path that does not exist (filter.go:219-228), so the filter's
+    path is the GJSON multipath `[body.full_refresh,!"false"].0`: the body's value when it
+    exists, else the literal (gjson v1.19.0 gjson.go:2155-2220)."""
+    workflow = _request(full_refresh_docs, body)
+    assert workflow is not None
+    assert _arguments(workflow)["full_refresh"] == expected
