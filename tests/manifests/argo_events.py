@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-_PLAIN_PATH = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9_/-]+(\.[A-Za-z0-9_/-]+)*")
 
 
 class Unauthorized(Exception):
@@ -100,8 +100,11 @@ def sjson_set(document: Any, path: str, value: str) -> Any:
 def go_regexp_match(pattern: str, text: str) -> bool:
     """regexp.Compile(pattern).Match(text) (Go RE2): an unanchored search. Go's `$` without
     the m flag matches only at the end of the text (Python's `$` also before a final
-    newline), so it becomes `\\Z`."""
-    if not re.fullmatch(r"[\^]?(\\.|[A-Za-z0-9_\-|()])*[$]?", pattern):
+    newline), so it becomes `\\Z`. Besides literal text, ^, $, |, ( ) and `?`, bracketed
+    ASCII classes and `{m,n}` repeats, which RE2 and Python read alike."""
+    if not re.fullmatch(
+        r"[\^]?(\\.|[A-Za-z0-9_\-|()?]|\[[-A-Za-z0-9_.]+\]|\{\d+,\d+\})*[$]?", pattern
+    ):
         raise ValueError(f"regular expression {pattern!r} is outside the emulated subset")
     translated = pattern[:-1] + r"\Z" if pattern.endswith("$") else pattern
     return re.search(translated, text) is not None

@@ -203,7 +203,7 @@ def test_the_sensor_may_do_what_the_trigger_calls(webhook_docs: list[dict[str, A
 def test_filter_values_are_anchored_layer_names(webhook_docs: list[dict[str, Any]]) -> None:
     _, sensor = _webhook_objects(webhook_docs)
     (dependency,) = sensor["spec"]["dependencies"]
-    (layer_filter,) = dependency["filters"]["data"]
+    (layer_filter,) = [f for f in dependency["filters"]["data"] if f["path"] == "body.layer"]
     assert layer_filter["value"] == [f"^{re.escape(layer)}$" for layer in LAYERS]
 
 
@@ -279,3 +279,35 @@ def test_true_false_or_absent_full_refresh_still_runs(
     workflow = _request(full_refresh_docs, body)
     assert workflow is not None
     assert _arguments(workflow)["full_refresh"] == expected
+
+
+REQUEST_ID_LABEL = "dbt-workbench/request-id"
+
+
+def test_a_callers_request_id_labels_the_workflow_it_started(
+    webhook_docs: list[dict[str, Any]],
+) -> None:
+    """Issue 19 finding 10. The EventSource answers 200 once the event is on the EventBus
+    (argo-events pkg/eventsources/common/webhook/webhook.go:60-70), before the Sensor filters
+    it, so the response cannot say whether a Workflow started, nor its name. A caller's
+    `request_id` becomes the Workflow's label (argo-workflow.go:85-94 applies the parameter,
+    sjson sets the key): `kubectl get workflows -l dbt-workbench/request-id=<id>` finds it;
+    none there means the request was dropped (or waits for the rate limit)."""
+    workflow = _request(webhook_docs, {"layer": "silver", "request_id": "nightly-42.b"})
+    assert workflow is not None
+    assert workflow["metadata"]["labels"][REQUEST_ID_LABEL] == "nightly-42.b"
+    assert workflow["metadata"]["labels"]["dbt-workbench/job"] == "webhook"
+    anonymous = _request(webhook_docs, {"layer": "silver"})
+    assert anonymous is not None and anonymous["metadata"]["labels"][REQUEST_ID_LABEL] == ""
+
+
+@pytest.mark.parametrize(
+    "request_id", ["a b", "x" * 64, "-lead", "trail-", "a/b", "ä", {"id": "x"}, [1]]
+)
+def test_a_request_id_that_is_no_label_value_is_dropped(
+    webhook_docs: list[dict[str, Any]], request_id: object
+) -> None:
+    """Kubernetes refuses a label value that is not (<= 63) alphanumerics with - _ . inside:
+    `argo submit` would fail, three times (the trigger's retryStrategy), and start nothing.
+    The Sensor drops such a request instead."""
+    assert _request(webhook_docs, {"layer": "silver", "request_id": request_id}) is None
