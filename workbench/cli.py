@@ -21,7 +21,7 @@ from typing import NoReturn
 
 import structlog
 
-from workbench.contract import ExitCode
+from workbench.contract import EXIT_CODE_OUTPUT, OUTPUTS_DIR_ENV, ExitCode
 from workbench.observability.log_format import add_log_format_argument, resolve_log_format
 from workbench.observability.logging import configure_logging
 
@@ -81,7 +81,32 @@ def _top_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def record_exit_code(code: int, env: dict[str, str] | None = None) -> None:
+    """Write the exit code for Argo's `exit_code` output when WORKBENCH_OUTPUTS_DIR is set."""
+    directory = (os.environ if env is None else env).get(OUTPUTS_DIR_ENV, "").strip()
+    if not directory:
+        return
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, EXIT_CODE_OUTPUT), "w", encoding="utf-8") as out:
+            out.write(str(code))
+    except OSError as exc:  # an unwritable volume must not change the exit code
+        structlog.get_logger("workbench").warning("exit_code_write_failed", error=str(exc))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    code = int(ExitCode.RUNTIME_ERROR)
+    try:
+        code = _dispatch(argv)
+        return code
+    except SystemExit as exc:  # argparse: a usage error (3) or --help (0)
+        code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        raise
+    finally:
+        record_exit_code(code)
+
+
+def _dispatch(argv: Sequence[str] | None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] not in COMMANDS:
         _top_parser().parse_args(args[:1] or ["--help"])
@@ -99,9 +124,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             hint=f"pip install 'dbt-workbench[{extra}]'; in a clone: make setup (every extra)",
         )
         return int(ExitCode.CONFIGURATION_ERROR)
-    module = importlib.import_module(COMMANDS[name][0])
     parser = UsageParser(prog=f"workbench {name}", description=COMMANDS[name][1])
-    module.add_arguments(parser)
+    try:
+        module = importlib.import_module(COMMANDS[name][0])
+        module.add_arguments(parser)
+    except Exception as exc:
+        # A broken image (a module or dependency that does not import): a retry runs the same
+        # image and fails the same way, and exit 1 would read as a failed model.
+        structlog.get_logger("workbench").exception(
+            "command_unavailable", command=f"workbench {name}", error=str(exc)
+        )
+        return int(ExitCode.CONFIGURATION_ERROR)
     default_format = getattr(module, "DEFAULT_LOG_FORMAT", "auto")
     add_log_format_argument(parser, default_format)
     parsed = parser.parse_args(rest)

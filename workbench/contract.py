@@ -196,3 +196,9 @@ EMBED_API_KEY_ENV = "WORKBENCH_EMBED_API_KEY"
 # Transaction texts embedded: those dated within this many days of the newest sale.
 EMBED_WINDOW_DAYS_ENV = "WORKBENCH_EMBED_WINDOW_DAYS"
 DEFAULT_EMBED_WINDOW_DAYS = 90
+# --- Argo: what a finished run reports (issue 19) ------------------------------------------
+
+# Every `workbench` command writes its exit code to $WORKBENCH_OUTPUTS_DIR/<this> (when set);
+# the run template declares it as an output with this globalName, so the Workflow's own
+# outputs say why it ended (the controller's final message for a refused retry does not).
+EXIT_CODE_OUTPUT = "exit_code"

@@ -7,7 +7,6 @@ from hera.workflows.models import WorkflowTemplateRef
 
 from workbench.contract import run_arguments
 from workflows.layers import RUN_ENTRYPOINT, Job
-from workflows.retries import retry_strategy
 from workflows.template import TEMPLATE_NAME_PLACEHOLDER
 
 # A missed start older than this is skipped (a later tick will run instead).
@@ -43,8 +42,7 @@ def build_cron_workflow(job: Job) -> CronWorkflow:
         failed_jobs_history_limit=job.failed_history_limit,
         workflow_template_ref=WorkflowTemplateRef(name=TEMPLATE_NAME_PLACEHOLDER),
         entrypoint=None if job.entrypoint == RUN_ENTRYPOINT else job.entrypoint,
+        # Parameters only: the template reads this job's time and retry budget from its layer
+        # (workflows.budget), the same for every path that starts a run.
         arguments=_arguments(job) or None,
-        # Overrides of the template's on-demand defaults: this job's own time and retry budget.
-        active_deadline_seconds=job.timeout_seconds,
-        retry_strategy=retry_strategy(job.retry_limit, job.timeout_seconds),
     )

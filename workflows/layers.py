@@ -34,7 +34,9 @@ class Job:
     description: str
     schedules: tuple[str, ...]  # cron expressions; empty = on demand only (no CronWorkflow)
     interval_seconds: int  # expected gap between scheduled runs (for staleness alerts)
-    timeout_seconds: int  # activeDeadlineSeconds of the whole workflow
+    # Deadline of one attempt and of the whole retry window (backoff.maxDuration), counted from
+    # the first attempt's start; the run's template reads it by layer (workflows.budget).
+    timeout_seconds: int
     retry_limit: int  # retries of exit code 2 (runtime errors); exit 1 is never retried
     full_refresh: bool = False
     entrypoint: str = RUN_ENTRYPOINT
@@ -133,8 +135,10 @@ JOBS: tuple[Job, ...] = (
     ),
 )
 
-# Defaults of the WorkflowTemplate itself, for on-demand runs (`argo submit --from ...`):
-# the longest timeout and a middle retry budget, since any layer may be chosen.
+# The budget of a run whose selection is custom (--select/--exclude replace the layer's
+# selector, so no row describes it), and the workflow-level deadline every run carries as an
+# outer bound (an integer field: it cannot depend on the layer): the longest timeout and a
+# middle retry budget.
 ON_DEMAND_TIMEOUT_SECONDS = max(job.timeout_seconds for job in JOBS)
 ON_DEMAND_RETRY_LIMIT = 2
 DEFAULT_LAYER = "silver"
@@ -142,3 +146,22 @@ DEFAULT_LAYER = "silver"
 
 def scheduled_jobs() -> tuple[Job, ...]:
     return tuple(job for job in JOBS if job.scheduled)
+
+
+def job_of_layer() -> dict[str, Job]:
+    """`workbench run --layer` value -> the row whose time and retry budget it gets, on every
+    path (cron, webhook, `argo submit --from`, `workbench submit`)."""
+    rows: dict[str, Job] = {}
+    for job in JOBS:
+        if job.entrypoint != RUN_ENTRYPOINT:
+            continue
+        if job.layer in rows:
+            raise ValueError(f"two rows for layer {job.layer}: {rows[job.layer].name}, {job.name}")
+        rows[job.layer] = job
+    return rows
+
+
+def job_of_entrypoint(entrypoint: str) -> Job:
+    """The one row of an entrypoint that is not a layer build (the docs publish)."""
+    (job,) = [job for job in JOBS if job.entrypoint == entrypoint]
+    return job

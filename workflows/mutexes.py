@@ -3,8 +3,14 @@
 One mutex per base layer (LOCK_ORDER) plus one for the docs publish, all at workflow level.
 Which of them a run really contends for depends on its parameters, and Argo's mutex list has a
 fixed length, so each entry's name is an expression: the layer's shared name when the run
-touches that layer, else a name of its own (suffix "-free-" and the workflow's uid) that no
-other workflow ever asks for. The controller substitutes global parameters into the
+touches that layer, else an unused name keyed by the lock and the run's own kind (its layer,
+or the docs publish's entrypoint): `<lock>-free-for-<kind>`. The controller keeps every mutex
+name it has seen for its whole life (argo-workflows v4.1.2 workflow/sync/sync_manager.go:568-599
+adds to syncLockMap, nothing in workflow/sync deletes) and reports each as metric series
+(sync_metrics.go:96-135), so the names must be a finite set: a per-run name (the uid) leaked
+four locks per run. Two runs share an unused name only when they are of the same kind, and
+then they already share a real lock (a layer's own, or the docs lock), so it never makes a run
+wait that would not wait anyway. The controller substitutes global parameters into the
 workflow-level spec before it tries the locks and acquires all of them or none.
 
 Workflow level, not template level: a workflow waiting for a workflow-level lock stays
@@ -21,7 +27,7 @@ from workflows import helm
 from workflows.layers import DOCS_ENTRYPOINT, RUN_ENTRYPOINT
 
 PREFIX_TEXT = helm.text(helm.FULLNAME)
-FREE_SUFFIX = "-free-"
+FREE_INFIX = "-free-for-"
 
 
 def _quoted(values: list[str]) -> str:
@@ -29,8 +35,14 @@ def _quoted(values: list[str]) -> str:
 
 
 def _named_if(condition: str, lock: str) -> str:
-    """`<fullname>-<lock>` when the condition holds, else a name only this workflow uses."""
-    expression = f"({condition}) ? '{lock}' : '{lock}{FREE_SUFFIX}' + workflow.uid"
+    """`<fullname>-<lock>` when the condition holds, else `<fullname>-<lock>-free-for-<kind>`:
+    the docs publish's entrypoint name, or the run's layer."""
+    free = f"'{lock}{FREE_INFIX}"
+    expression = (
+        f"({condition}) ? '{lock}' : "
+        f"(workflow.mainEntrypoint == '{DOCS_ENTRYPOINT}') ? {free}{DOCS_ENTRYPOINT}' : "
+        f"{free}' + workflow.parameters.layer"
+    )
     return f"{PREFIX_TEXT}-{{{{={expression}}}}}"
 
 

@@ -31,20 +31,22 @@ from hera.workflows.models import (
 
 from workbench.contract import (
     BOOLEAN_CHOICES,
+    EXIT_CODE_OUTPUT,
     LAYERS,
     OUTPUT_NAMES,
     OUTPUTS_DIR_ENV,
     RUN_PARAMETER_OPTIONS,
 )
 from workflows import helm
+from workflows.budget import attempt_deadline, retry_limit
 from workflows.layers import (
     DEFAULT_LAYER,
     DOCS_ENTRYPOINT,
-    ON_DEMAND_RETRY_LIMIT,
     ON_DEMAND_TIMEOUT_SECONDS,
     RUN_ENTRYPOINT,
     SECONDS_AFTER_FAILURE,
     SECONDS_AFTER_SUCCESS,
+    job_of_entrypoint,
 )
 from workflows.mutexes import workflow_synchronization
 from workflows.retries import retry_strategy
@@ -74,14 +76,30 @@ OUTPUT_DEFAULT = "unknown"
 RUN_RESULTS_PATH = "/work/target/run_results.json"
 
 
+EXIT_CODE_DESCRIPTION = (
+    "The attempt's exit code (0 ok, 1 a model or test failed, 2 transient, 3 configuration);"
+    " also the Workflow's own output, since its final message does not say it."
+)
+
+
 def run_output_parameters() -> list[Parameter]:
     return [
+        *(
+            Parameter(
+                name=name,
+                description=description,
+                value_from=ValueFrom(path=f"{OUTPUTS_DIR}/{name}", default=OUTPUT_DEFAULT),
+            )
+            for name, description in _described_outputs().items()
+        ),
+        # globalName: every finished attempt sets the Workflow's status.outputs (operator.go:
+        # 1257 -> addOutputsToGlobalScope, 3701-3710), failed ones too, so the last one stays.
         Parameter(
-            name=name,
-            description=description,
-            value_from=ValueFrom(path=f"{OUTPUTS_DIR}/{name}", default=OUTPUT_DEFAULT),
-        )
-        for name, description in _described_outputs().items()
+            name=EXIT_CODE_OUTPUT,
+            description=EXIT_CODE_DESCRIPTION,
+            global_name=EXIT_CODE_OUTPUT,
+            value_from=ValueFrom(path=f"{OUTPUTS_DIR}/{EXIT_CODE_OUTPUT}", default=OUTPUT_DEFAULT),
+        ),
     ]
 
 
@@ -183,10 +201,14 @@ def _dbt_run_container() -> Container:
             EmptyDirVolume(name="outputs", mount_path=OUTPUTS_DIR, size_limit=Quantity("1Mi")),
         ],
         outputs=[*run_output_parameters(), run_results_artifact()],
+        # The layer's own time and retry budget, whatever started the run (workflows.budget).
+        active_deadline_seconds=attempt_deadline(),
+        retry_strategy=retry_strategy(retry_limit(), attempt_deadline()),
     )
 
 
 def _docs_publish_container() -> Container:
+    job = job_of_entrypoint(DOCS_ENTRYPOINT)
     return Container(
         name=DOCS_ENTRYPOINT,
         image=helm.value('include "dbt-workbench.image" . | quote'),
@@ -197,6 +219,8 @@ def _docs_publish_container() -> Container:
         env_from=[_postgres_secret(), _aws_secret()],
         security_context=_restricted_container_context(),
         volumes=_scratch_volumes(),
+        active_deadline_seconds=job.timeout_seconds,
+        retry_strategy=retry_strategy(job.retry_limit, job.timeout_seconds),
     )
 
 
@@ -240,10 +264,10 @@ def build_workflow_template() -> WorkflowTemplate:
         ],
         service_account_name=helm.value('include "dbt-workbench.serviceAccountName" . | quote'),
         security_context=_pod_security_context(),
-        retry_strategy=retry_strategy(ON_DEMAND_RETRY_LIMIT, ON_DEMAND_TIMEOUT_SECONDS),
         # Which layers the run touches, as Argo mutexes (see workflows.mutexes).
         synchronization=workflow_synchronization(),
         metrics=workflow_metrics(),
+        # An integer outer bound; each template's own deadline is the layer's (workflows.budget).
         active_deadline_seconds=ON_DEMAND_TIMEOUT_SECONDS,
         # Successful pods go at once; failed pods (and their logs) stay until the TTL below.
         pod_gc=PodGC(strategy="OnPodSuccess"),

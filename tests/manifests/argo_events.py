@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-_PLAIN_PATH = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9_/-]+(\.[A-Za-z0-9_/-]+)*")
 
 
 class Unauthorized(Exception):
@@ -29,8 +29,39 @@ def _path(path: str) -> list[str]:
     return path.split(".")
 
 
+_ARRAY_MULTIPATH = re.compile(r"\[(?P<subs>[^\[\]]+)\](?:\.(?P<rest>.+))?")
+_LITERAL = re.compile(r'!("(?:[^"\\]|\\.)*"|true|false|null|-?\d+)')
+
+
+def _gjson_multipath(document: Any, path: str) -> tuple[bool, Any] | None:
+    """gjson v1.19.0 (argo-events go.mod:81) gjson.go:2155-2220: `[a,b,...]` builds an array
+    of the sub-paths' values that exist (2166-2167: a missing one is left out), then the rest
+    of the path applies to it; `!<json>` is a literal (SYNTAX.md "Literals", execStatic)."""
+    match = _ARRAY_MULTIPATH.fullmatch(path)
+    if match is None:
+        return None
+    values = []
+    for sub in match["subs"].split(","):
+        literal = _LITERAL.fullmatch(sub)
+        if literal:
+            values.append(json.loads(literal.group(1)))
+            continue
+        exists, value = gjson_get(document, sub)
+        if exists:
+            values.append(value)
+    if match["rest"] is None:
+        return True, values
+    return gjson_get(values, match["rest"])
+
+
 def gjson_get(document: Any, path: str) -> tuple[bool, Any]:
-    """gjson.GetBytes: (exists, value) for a dotted path; digits index arrays."""
+    """gjson.GetBytes: (exists, value) for a dotted path; digits index arrays; an array
+    multipath with literals (_gjson_multipath)."""
+    if path.startswith("["):
+        multipath = _gjson_multipath(document, path)
+        if multipath is None:
+            raise ValueError(f"GJSON path {path!r} is outside the emulated subset")
+        return multipath
     node = document
     for part in _path(path):
         if isinstance(node, dict) and part in node:
@@ -43,9 +74,12 @@ def gjson_get(document: Any, path: str) -> tuple[bool, Any]:
 
 
 def gjson_string(value: Any) -> str:
-    """gjson Result.String(): a string as is, true/false, numbers as JSON, else the raw JSON."""
+    """gjson Result.String(): a string as is, "" for null, true/false, numbers as JSON, else
+    the raw JSON."""
     if isinstance(value, str):
         return value
+    if value is None:
+        return ""
     return json.dumps(value, separators=(",", ":"))
 
 
@@ -66,8 +100,11 @@ def sjson_set(document: Any, path: str, value: str) -> Any:
 def go_regexp_match(pattern: str, text: str) -> bool:
     """regexp.Compile(pattern).Match(text) (Go RE2): an unanchored search. Go's `$` without
     the m flag matches only at the end of the text (Python's `$` also before a final
-    newline), so it becomes `\\Z`."""
-    if not re.fullmatch(r"[\^]?(\\.|[A-Za-z0-9_\-|()])*[$]?", pattern):
+    newline), so it becomes `\\Z`. Besides literal text, ^, $, |, ( ) and `?`, bracketed
+    ASCII classes and `{m,n}` repeats, which RE2 and Python read alike."""
+    if not re.fullmatch(
+        r"[\^]?(\\.|[A-Za-z0-9_\-|()?]|\[[-A-Za-z0-9_.]+\]|\{\d+,\d+\})*[$]?", pattern
+    ):
         raise ValueError(f"regular expression {pattern!r} is outside the emulated subset")
     translated = pattern[:-1] + r"\Z" if pattern.endswith("$") else pattern
     return re.search(translated, text) is not None
@@ -176,3 +213,36 @@ TRIGGER_TEMPLATE_FIELDS = frozenset(
      "slack", "openWhisk", "log", "azureEventHubs", "pulsar", "conditionsReset", "azureServiceBus",
      "email"}
 )  # fmt: skip
+
+
+_RATE_UNITS = {"Second": 1.0, "Minute": 60.0, "Hour": 3600.0}
+# go.uber.org/ratelimit v0.3.1 (argo-events go.mod:86) ratelimit.go:61-66: default slack 10.
+RATELIMIT_SLACK = 10
+
+
+def submission_times(trigger: dict[str, Any], arrivals: list[float]) -> list[float]:
+    """When the Sensor runs `argo submit` for events arriving at `arrivals` (seconds).
+
+    pkg/sensors/listener.go:87-100 gives each trigger ratelimit.New(requestsPerUnit,
+    Per(unit)) (Second unless Minute/Hour), or an unlimited limiter without `rateLimit`;
+    listener.go:396-398 calls Take() before every trigger. New is the atomic int64 limiter
+    (ratelimit.go:56-58, limiter_atomic_int64.go:44-95): each Take reserves the next permission
+    `per/rate` after the previous one, lets at most `slack` unused permissions accumulate, and
+    sleeps until its own. Nothing is dropped: a fast caller's events only wait.
+    """
+    limit = trigger.get("rateLimit")
+    if limit is None:
+        return list(arrivals)
+    per_request = _RATE_UNITS.get(limit.get("unit", "Second"), 1.0) / int(limit["requestsPerUnit"])
+    max_slack = RATELIMIT_SLACK * per_request
+    state: float | None = None
+    submitted = []
+    for now in arrivals:
+        if state is None:
+            state = now
+        elif now - state > max_slack + per_request:
+            state = now - max_slack
+        else:
+            state = state + per_request
+        submitted.append(max(state, now))
+    return submitted

@@ -1,6 +1,7 @@
 """expr-lang (the language of Argo's `{{= }}` tags and retry expressions), for the subset the
-chart uses: and/or/not, == != in, `not in`, string +, ternary `c ? a : b`, member access,
-string/int literals, list literals and asInt. Anything else is rejected, so a new construct
+chart uses: and/or/not, == != in, `not in`, string +, ternaries `c ? a : b` (chained to the
+right, `c1 ? a : c2 ? b : d`, as expr-lang parses them), member access, string/int literals,
+list literals and asInt. Anything else is rejected, so a new construct
 makes the tests fail until someone has read what expr-lang does with it.
 
 argo-workflows v4.1.2 builds the environment with util/expr/env/env.go:20-30 (GetFuncMap:
@@ -13,8 +14,6 @@ from __future__ import annotations
 import ast
 import re
 from typing import Any
-
-_TERNARY = re.compile(r"^(?P<cond>[^?]+)\?(?P<then>[^:]+):(?P<else>.+)$", re.S)
 
 
 def expand(flat: dict[str, Any]) -> dict[str, Any]:
@@ -29,15 +28,43 @@ def expand(flat: dict[str, Any]) -> dict[str, Any]:
     return nested
 
 
+def _top_level(expression: str) -> list[tuple[int, str]]:
+    """(index, character) of each `?` and `:` outside brackets and string literals."""
+    found, depth, quote = [], 0, ""
+    for index, char in enumerate(expression):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif depth == 0 and char in "?:":
+            found.append((index, char))
+    return found
+
+
 def _to_python(expression: str) -> str:
-    if "&&" in expression or "||" in expression:
-        raise ValueError("use and/or (the emulated subset), not && or ||")
-    ternary = _TERNARY.match(expression)
-    if ternary:
-        return f"({ternary['then']}) if ({ternary['cond']}) else ({ternary['else']})"
-    if "?" in expression:
-        raise ValueError("only one top-level ternary is emulated")
-    return expression
+    """expr-lang's ternary is right-associative and binds loosest: split at the first top-level
+    `?` and the `:` that closes it, then convert both branches the same way."""
+    if "&&" in expression or "||" in expression or "??" in expression:
+        raise ValueError("use and/or (the emulated subset), not &&, || or ??")
+    marks = _top_level(expression)
+    if not marks:
+        if "?" in expression:
+            raise ValueError("a ternary inside brackets is not emulated")
+        return expression
+    if marks[0][1] != "?":
+        raise ValueError(f"unexpected ':' in {expression!r}")
+    open_ternaries = 0
+    for index, char in marks:
+        open_ternaries += 1 if char == "?" else -1
+        if open_ternaries == 0:
+            cond, then = expression[: marks[0][0]], expression[marks[0][0] + 1 : index]
+            rest = expression[index + 1 :]
+            return f"({_to_python(then)}) if ({_to_python(cond)}) else ({_to_python(rest)})"
+    raise ValueError(f"a ternary without its ':' in {expression!r}")
 
 
 def _eval(node: ast.AST, scope: dict[str, Any]) -> Any:

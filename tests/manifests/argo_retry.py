@@ -67,6 +67,7 @@ class Decision:
     reason: str
     wait: timedelta = timedelta(0)
     pod_deadline: datetime | None = None  # activeDeadline of the next pod (maxDuration)
+    waiting: bool = False  # still in the backoff: nothing decided yet, the locks stay held
 
 
 def decide(
@@ -95,6 +96,10 @@ def decide(
             wait = min(wait, parse_duration(backoff["cap"]))
         if deadline is not None and last.finished + wait > deadline:  # operator.go:1131-1137
             return Decision(False, "Backoff would exceed max duration limit")
+        # operator.go:1138-1144: the wait comes BEFORE the policy, limit and expression below,
+        # whatever the exit code: the node stays Running ("Backoff for ...") until it ends.
+        if now < last.finished + wait and len(attempts) <= int(strategy["limit"]):
+            return Decision(False, f"Backoff for {wait}", wait, deadline, waiting=True)
     policy = strategy.get("retryPolicy", "OnFailure")  # RetryPolicyActual's default
     on_failed, on_error = {
         "Always": (True, True),
@@ -109,3 +114,17 @@ def decide(
     if expression and not eval_retry_expression(expression, last, len(attempts) - 1):
         return Decision(False, "retryStrategy.expression evaluated to false")  # :1193-1202
     return Decision(True, "trying again", wait, deadline)  # :1147 executionDeadline
+
+
+def settle(
+    strategy: dict[str, Any], attempts: list[Attempt], workflow_deadline: datetime | None = None
+) -> tuple[Decision, datetime]:
+    """The controller's decision right after the last attempt ended, and when it is made: a
+    decision still in its backoff is taken again when the wait is over (requeueAfter,
+    operator.go:1141)."""
+    now = attempts[-1].finished
+    decision = decide(strategy, attempts, now, workflow_deadline)
+    if decision.waiting:
+        now = attempts[-1].finished + decision.wait
+        decision = decide(strategy, attempts, now, workflow_deadline)
+    return decision, now

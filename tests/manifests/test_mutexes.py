@@ -22,6 +22,7 @@ from tests.manifests.argo_expr import replace_expression_tags
 from workbench import contract
 from workbench.run import lock
 from workflows import layers
+from workflows.mutexes import FREE_INFIX
 
 PREFIX = "wb-dbt-workbench-"
 
@@ -56,6 +57,7 @@ RUNS = [
     *[(layers.RUN_ENTRYPOINT, {"layer": layer}) for layer in contract.LAYERS],
     (layers.RUN_ENTRYPOINT, {"layer": "silver", "select": "silver_products+"}),
     (layers.RUN_ENTRYPOINT, {"layer": "bronze", "exclude": "bronze_products"}),
+    (layers.RUN_ENTRYPOINT, {"layer": "maintenance", "select": "gold_x"}),
     (layers.DOCS_ENTRYPOINT, {}),
 ]
 
@@ -66,7 +68,7 @@ def test_a_run_holds_the_mutexes_of_exactly_the_layers_its_advisory_locks_cover(
 ) -> None:
     template = _template(default_docs)
     names = _held(template, "uid-1", entrypoint, parameters)
-    shared = {name.removeprefix(PREFIX) for name in names if "-free-" not in name}
+    shared = {name.removeprefix(PREFIX) for name in names if FREE_INFIX not in name}
     if entrypoint == layers.DOCS_ENTRYPOINT:
         assert shared == {contract.DOCS_LOCK}
     else:
@@ -128,3 +130,29 @@ def test_the_mutexes_are_workflow_level_so_the_wait_is_not_on_the_deadline_clock
     spec = _template(default_docs)["spec"]
     assert len(spec["synchronization"]["mutexes"]) == len(contract.LOCK_ORDER) + 1
     assert all("synchronization" not in step for step in spec["templates"])
+
+
+def test_unused_mutex_names_are_a_finite_set_shared_only_by_runs_that_already_exclude(
+    default_docs: list[dict[str, Any]],
+) -> None:
+    """Issue 19 finding 7. The controller never forgets a mutex: prepAcquire adds every new
+    name to syncLockMap (workflow/sync/sync_manager.go:568-599) and nothing in workflow/sync
+    deletes one, and each becomes lock gauge series (sync_metrics.go:96-135). With the
+    workflow's uid in the unused names every run leaked four. Now a name depends only on the
+    run's parameters, so all runs ever made use at most one name per (lock, kind of run), and
+    the pairwise test above still holds: two runs share a name iff their locks intersect."""
+    template = _template(default_docs)
+    every_name: set[str] = set()
+    for entrypoint, parameters in RUNS:
+        first = _held(template, "uid-1", entrypoint, parameters)
+        assert first == _held(template, "uid-2", entrypoint, parameters), parameters
+        assert not any("uid" in name for name in first)
+        every_name |= first
+    kinds = len(contract.LAYERS) + 1  # each layer, and the docs publish
+    locks = len(contract.LOCK_ORDER) + 1
+    assert len(every_name) <= locks + locks * kinds
+    unused = {name for name in every_name if FREE_INFIX in name}
+    assert {name.split(FREE_INFIX)[1] for name in unused} <= {
+        *contract.LAYERS,
+        layers.DOCS_ENTRYPOINT,
+    }

@@ -18,23 +18,26 @@ from typing import Any
 import pytest
 
 from tests.manifests import chart
-from tests.manifests.argo_retry import ERROR, FAILED, Attempt, decide, parse_duration
-from workbench.contract import ExitCode
-from workflows.layers import JOBS, ON_DEMAND_RETRY_LIMIT, ON_DEMAND_TIMEOUT_SECONDS, Job
+from tests.manifests.argo_retry import ERROR, FAILED, Attempt, decide, parse_duration, settle
+from tests.manifests.argo_run import resolve
+from workbench.contract import FINAL_EXIT_CODES, ExitCode
+from workflows.layers import JOBS, Job
 
 T0 = datetime(2026, 11, 29, 19, 0, tzinfo=UTC)  # 03:00 in Asia/Manila
 
 
 def _strategies(docs: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any], int]]:
-    """(object name, retryStrategy, activeDeadlineSeconds) of the template and every cron."""
-    for doc in docs:
-        if doc["kind"] == "WorkflowTemplate":
-            spec = doc["spec"]
-        elif doc["kind"] == "CronWorkflow":
-            spec = doc["spec"]["workflowSpec"]
-        else:
-            continue
-        yield doc["metadata"]["name"], spec["retryStrategy"], spec["activeDeadlineSeconds"]
+    """(object name, retryStrategy, job seconds) of the run every cron starts, and of an
+    on-demand run from the template with its defaults, resolved as the controller does."""
+    (template,) = chart.by_kind(docs, "WorkflowTemplate")
+    reference = {"workflowTemplateRef": {"name": template["metadata"]["name"]}}
+    specs = {template["metadata"]["name"]: reference}
+    for cron in chart.by_kind(docs, "CronWorkflow"):
+        specs[cron["metadata"]["name"]] = cron["spec"]["workflowSpec"]
+    for name, spec in specs.items():
+        run = resolve(spec, template)
+        assert run.retry_strategy is not None, name
+        yield name, run.retry_strategy, run.job_seconds()
 
 
 def _job(name: str) -> Job:
@@ -65,6 +68,13 @@ POD_OUTCOMES = [
     # Pod creation failed, e.g. "failed to look-up entrypoint/cmd" (workflowpod.go:762):
     # executeTemplate marks the node Error (operator.go:2577).
     ("pod could not be created", ERROR, None, True),
+    # Issue 19 finding 2: main exited 0 but Argo's own post-run work failed (artifact upload,
+    # task-result write: workflow/executor/postmain.go:47-68, executor.go:788-826): the wait
+    # container's failure makes the node Error (operator.go:1855-1876) while outputs.exitCode
+    # is main's 0 (operator.go:1612-1616). The build is done; a retry would rebuild it.
+    ("artifact upload failed after a successful build", ERROR, "0", False),
+    ("wait failed after a transient error", ERROR, str(int(ExitCode.RUNTIME_ERROR)), True),
+    ("wait failed after a model failed", ERROR, str(int(ExitCode.FAILURE)), False),
 ]
 
 
@@ -82,7 +92,7 @@ def test_retries_heal_transient_and_infrastructure_failures_only(
     expression decides), evaluated over buildRetryStrategyLocalScope (operator.go:2149-2167)."""
     seen = 0
     for name, strategy, _deadline in _strategies(everything_on_docs):
-        decision = decide(strategy, [_attempt(phase, exit_code)], T0 + timedelta(minutes=1))
+        decision, _ = settle(strategy, [_attempt(phase, exit_code)])
         assert decision.retry is retried, (name, what, decision.reason)
         seen += 1
     assert seen >= 6
@@ -119,7 +129,7 @@ def test_a_usage_error_is_final_for_argo(
     code = _exit_code_of(*argv)
     assert code == ExitCode.CONFIGURATION_ERROR
     for name, strategy, _deadline in _strategies(everything_on_docs):
-        decision = decide(strategy, [_attempt(FAILED, str(code))], T0 + timedelta(minutes=1))
+        decision, _ = settle(strategy, [_attempt(FAILED, str(code))])
         assert decision.retry is False, name
         assert decision.reason == "retryStrategy.expression evaluated to false"
 
@@ -131,12 +141,10 @@ def test_a_late_failure_is_still_retried_within_the_jobs_own_timeout(
     backoff ends after it is refused (operator.go:1131-1137): an attempt failing at 80 % of the
     job's timeout must still get its retry, as long as the backoff fits."""
     for name, strategy, deadline_seconds in _strategies(all_crons_docs):
-        if not name.startswith("wb-dbt-workbench-"):
-            continue
         timeout = timedelta(seconds=deadline_seconds)
         failed_at = T0 + timeout * 0.8
         late = Attempt(FAILED, str(int(ExitCode.RUNTIME_ERROR)), T0, failed_at)
-        decision = decide(strategy, [late], failed_at)
+        decision, _ = settle(strategy, [late])
         assert decision.retry, (name, decision.reason)
         # The retry pod's deadline (operator.go:1147 -> workflowpod.go:998-999) never runs
         # past the job's timeout, counted from the first attempt.
@@ -145,15 +153,15 @@ def test_a_late_failure_is_still_retried_within_the_jobs_own_timeout(
 
 
 def test_backoff_is_bounded_by_each_jobs_timeout(all_crons_docs: list[dict[str, Any]]) -> None:
-    """Each CronWorkflow's maxDuration is its own activeDeadlineSeconds; `cap` bounds one wait
+    """Each run's maxDuration is its own job's timeout; `cap` bounds one wait
     (operator.go:1122-1130), so the whole retry budget's waits fit well inside the timeout."""
     crons = {name: (s, d) for name, s, d in _strategies(all_crons_docs)}
     checked = 0
     for name, (strategy, deadline_seconds) in crons.items():
-        if name == "wb-dbt-workbench":
-            assert deadline_seconds == ON_DEMAND_TIMEOUT_SECONDS
-            assert strategy["limit"] == str(ON_DEMAND_RETRY_LIMIT)
-            job_timeout, limit = ON_DEMAND_TIMEOUT_SECONDS, ON_DEMAND_RETRY_LIMIT
+        if name == "wb-dbt-workbench":  # the template's default layer
+            job = _job("-silver")
+            job_timeout, limit = job.timeout_seconds, job.retry_limit
+            assert deadline_seconds == job_timeout
         else:
             job = _job(name)
             job_timeout, limit = job.timeout_seconds, job.retry_limit
@@ -172,8 +180,8 @@ def test_backoff_is_bounded_by_each_jobs_timeout(all_crons_docs: list[dict[str, 
 
 def test_no_retry_after_the_workflow_deadline(default_docs: list[dict[str, Any]]) -> None:
     """operator.go:1065-1075: past activeDeadlineSeconds nothing is retried, whatever the code."""
+    ((_, strategy, _),) = [s for s in _strategies(default_docs) if s[0] == "wb-dbt-workbench"]
     (template,) = chart.by_kind(default_docs, "WorkflowTemplate")
-    strategy = template["spec"]["retryStrategy"]
     timeout = timedelta(seconds=template["spec"]["activeDeadlineSeconds"])
     attempt = _attempt(FAILED, str(int(ExitCode.RUNTIME_ERROR)))
     decision = decide(strategy, [attempt], T0 + timeout + timedelta(seconds=1), T0 + timeout)
@@ -181,9 +189,45 @@ def test_no_retry_after_the_workflow_deadline(default_docs: list[dict[str, Any]]
 
 
 def test_the_retry_limit_holds(default_docs: list[dict[str, Any]]) -> None:
-    (template,) = chart.by_kind(default_docs, "WorkflowTemplate")
-    strategy = template["spec"]["retryStrategy"]
+    ((_, strategy, _),) = [s for s in _strategies(default_docs) if s[0] == "wb-dbt-workbench"]
+    limit = _job("-silver").retry_limit  # the template's default layer
     transient = str(int(ExitCode.RUNTIME_ERROR))
-    attempts = [_attempt(FAILED, transient) for _ in range(ON_DEMAND_RETRY_LIMIT + 1)]
-    assert decide(strategy, attempts[:-1], T0 + timedelta(minutes=2)).retry
-    assert decide(strategy, attempts, T0 + timedelta(minutes=2)).reason == "No more retries left"
+    attempts = [_attempt(FAILED, transient) for _ in range(limit + 1)]
+    assert settle(strategy, attempts[:-1])[0].retry
+    assert settle(strategy, attempts)[0].reason == "No more retries left"
+
+
+OPERATE_DOC = chart.REPO_ROOT / "docs" / "operate.md"
+
+
+@pytest.mark.parametrize("code", [int(c) for c in FINAL_EXIT_CODES])
+def test_a_final_exit_code_waits_out_its_backoff_before_the_run_ends(
+    all_crons_docs: list[dict[str, Any]], code: int
+) -> None:
+    """Issue 19 finding 6. processNodeRetries applies the backoff (operator.go:1077-1144,
+    requeue at 1138-1144) before the retry policy, the limit and the expression (1151-1202),
+    and no shape of retryStrategy reads the last attempt earlier: its fields are substituted
+    once per pass from the template's inputs and globals (operator.go:2446-2457), while
+    lastRetry.* is injected only for the next pod (operator.go:2522-2538). So a final exit 1 or
+    3 after attempt n keeps the Workflow Running, holding its mutexes, for that attempt's
+    backoff - min(duration * factor^(n-1), cap) - then ends; docs/operate.md says so, and the
+    exit code is the Workflow's `exit_code` output (test_run_outputs.py)."""
+    doc = " ".join(OPERATE_DOC.read_text(encoding="utf-8").split())
+    assert "a final exit 1 or 3 still waits out the backoff" in doc
+    for name, strategy, _seconds in _strategies(all_crons_docs):
+        backoff = strategy["backoff"]
+        for n in range(1, int(strategy["limit"]) + 1):
+            transient = [
+                Attempt(FAILED, str(int(ExitCode.RUNTIME_ERROR)), T0, T0 + timedelta(seconds=1))
+                for _ in range(n - 1)
+            ]
+            last = Attempt(FAILED, str(code), T0, T0 + timedelta(seconds=2))
+            decision, decided_at = settle(strategy, [*transient, last])
+            assert decision.retry is False, name
+            assert decision.reason == "retryStrategy.expression evaluated to false", name
+            expected = min(
+                parse_duration(backoff["duration"]) * int(backoff["factor"]) ** (n - 1),
+                parse_duration(backoff["cap"]),
+            )
+            assert decided_at - last.finished == expected, (name, n)
+            assert expected <= timedelta(minutes=10)

@@ -16,7 +16,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from tests.manifests import chart
-from workbench.contract import OUTPUT_NAMES, OUTPUTS_DIR_ENV
+from workbench.contract import EXIT_CODE_OUTPUT, OUTPUT_NAMES, OUTPUTS_DIR_ENV
 
 TEMPLATE_NAME = "wb-dbt-workbench"
 
@@ -44,7 +44,7 @@ def test_every_value_the_runtime_writes_is_a_declared_output_with_a_default(
     directory = PurePosixPath(_env(run["container"])[OUTPUTS_DIR_ENV])
     assert directory in _empty_dir_mounts(run)  # writable under a read-only root, and shared
     declared = {p["name"]: p for p in run["outputs"]["parameters"]}
-    assert tuple(declared) == OUTPUT_NAMES
+    assert tuple(declared) == (*OUTPUT_NAMES, EXIT_CODE_OUTPUT)
     for name, parameter in declared.items():
         assert parameter["valueFrom"]["path"] == str(directory / name)
         assert parameter["valueFrom"]["default"]  # a pod killed before writing still reports
@@ -64,3 +64,16 @@ def test_run_results_artifact_only_with_an_artifact_repository(
     assert target in _empty_dir_mounts(run)
     assert artifact["optional"] is True  # a run that never reached dbt has no run_results
     assert artifact["archive"] == {"none": {}}  # plain JSON, viewable in the UI
+
+
+def test_the_exit_code_is_the_workflows_own_output(default_docs: list[dict[str, Any]]) -> None:
+    """Issue 19 finding 6: a retry refused by the expression ends the Workflow with the message
+    "retryStrategy.expression evaluated to false" (operator.go:1201), no exit code in it. An
+    output parameter with a globalName is copied to the Workflow's status.outputs whenever an
+    attempt's pod is assessed, failed ones included (operator.go:1257, 3701-3710): the last
+    attempt's exit code is the Workflow's `exit_code` (the CLI writes the file,
+    tests/runtime/test_cli_exit_code.py)."""
+    run = _run_template(default_docs)
+    declared = {p["name"]: p for p in run["outputs"]["parameters"]}
+    assert declared[EXIT_CODE_OUTPUT]["globalName"] == EXIT_CODE_OUTPUT
+    assert [p for p in declared.values() if "globalName" in p] == [declared[EXIT_CODE_OUTPUT]]

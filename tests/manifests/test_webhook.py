@@ -14,8 +14,10 @@ import pytest
 
 from tests.manifests import chart
 from tests.manifests.argo_events import (
+    RATELIMIT_SLACK,
     Unauthorized,
     data_filters_pass,
+    submission_times,
     trigger_workflow,
     webhook_event,
 )
@@ -201,5 +203,111 @@ def test_the_sensor_may_do_what_the_trigger_calls(webhook_docs: list[dict[str, A
 def test_filter_values_are_anchored_layer_names(webhook_docs: list[dict[str, Any]]) -> None:
     _, sensor = _webhook_objects(webhook_docs)
     (dependency,) = sensor["spec"]["dependencies"]
-    (layer_filter,) = dependency["filters"]["data"]
+    (layer_filter,) = [f for f in dependency["filters"]["data"] if f["path"] == "body.layer"]
     assert layer_filter["value"] == [f"^{re.escape(layer)}$" for layer in LAYERS]
+
+
+def _trigger(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    _, sensor = _webhook_objects(docs)
+    (trigger,) = sensor["spec"]["triggers"]
+    return trigger
+
+
+def _most_in_any_window(times: list[float], window: float) -> int:
+    ordered = sorted(times)
+    return max(sum(1 for t in ordered[i:] if t < start + window) for i, start in enumerate(ordered))
+
+
+def test_a_chatty_caller_cannot_flood_the_layer_queues(webhook_docs: list[dict[str, Any]]) -> None:
+    """Issue 19 finding 3. Every event the Sensor keeps is one `argo submit`
+    (argo-workflow.go:160); each Workflow queues FIFO on its layers' mutexes
+    (workflow/sync/semaphore.go:238-247, argo-workflows v4.1.2) ahead of later cron ticks,
+    which `concurrencyPolicy: Forbid` skips meanwhile (workflow/cron/operator.go:271-276).
+    The trigger's rateLimit (sensor_types.go:259, from events.webhook.rateLimit) spaces the
+    submissions; nothing is dropped. A POST every 5 s for two hours: without it 1440
+    Workflows; with the default (1 a minute) at most one a minute plus the limiter's slack."""
+    arrivals = [5.0 * i for i in range(2 * 24 * 60 // 2)]
+    times = submission_times(_trigger(webhook_docs), arrivals)
+    assert len(times) == len(arrivals)  # delayed, never dropped
+    assert all(t >= a for t, a in zip(times, arrivals, strict=True))
+    for minutes in (1, 10, 60):
+        assert _most_in_any_window(times, 60.0 * minutes) <= minutes + RATELIMIT_SLACK + 1
+    # After a quiet spell the slack lets a burst through at once, then one a minute again.
+    burst = [7200.0 + i for i in range(30)]
+    late = submission_times(_trigger(webhook_docs), [0.0, *burst])[1:]
+    assert sum(1 for t in late if t == burst[0] or t < burst[-1] + 1) == RATELIMIT_SLACK + 1
+
+
+def test_the_rate_limit_comes_from_the_values() -> None:
+    limited = ("--set", "events.webhook.rateLimit.unit=Hour")
+    limited += ("--set", "events.webhook.rateLimit.requestsPerUnit=4")
+    docs = chart.documents(chart.template(extra=(*EVENTS, *WITH_TOKEN, *limited)))
+    times = submission_times(_trigger(docs), [float(i) for i in range(20)])
+    assert _most_in_any_window(times, 3600.0) == 4  # none dropped: the rest wait their turn
+    assert max(times) == 19 * 900.0
+
+
+@pytest.mark.parametrize(
+    "full_refresh", ["yes", "TRUE", "true ", " false", "truefalse", "", 1, None, ["true"]]
+)
+def test_a_junk_full_refresh_is_dropped_by_the_sensor(
+    full_refresh_docs: list[dict[str, Any]], full_refresh: object
+) -> None:
+    """Issue 19 finding 9. A parameter the Workflow supplies replaces the template's whole,
+    enum included (argo-workflows v4.1.2 util/util.go:59-74 MergeParameters, used by
+    workflow/validate/validate.go:190-193), so Argo accepts `full_refresh: yes` and the
+    runtime exits 3 - a critical page for a caller's typo. The Sensor refuses it instead."""
+    assert _request(full_refresh_docs, {"layer": "silver", "full_refresh": full_refresh}) is None
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"layer": "gold"}, "false"),  # absent: the trigger's default (params.go:270-274)
+        ({"layer": "gold", "full_refresh": "false"}, "false"),
+        ({"layer": "gold", "full_refresh": "true"}, "true"),
+        ({"layer": "gold", "full_refresh": True}, "true"),  # gjson String() of true
+        ({"layer": "gold", "full_refresh": False}, "false"),
+    ],
+)
+def test_true_false_or_absent_full_refresh_still_runs(
+    full_refresh_docs: list[dict[str, Any]], body: dict[str, Any], expected: str
+) -> None:
+    """A data filter fails on a path that does not exist (filter.go:219-228), so the filter's
+    path is the GJSON multipath `[body.full_refresh,!"false"].0`: the body's value when it
+    exists, else the literal (gjson v1.19.0 gjson.go:2155-2220)."""
+    workflow = _request(full_refresh_docs, body)
+    assert workflow is not None
+    assert _arguments(workflow)["full_refresh"] == expected
+
+
+REQUEST_ID_LABEL = "dbt-workbench/request-id"
+
+
+def test_a_callers_request_id_labels_the_workflow_it_started(
+    webhook_docs: list[dict[str, Any]],
+) -> None:
+    """Issue 19 finding 10. The EventSource answers 200 once the event is on the EventBus
+    (argo-events pkg/eventsources/common/webhook/webhook.go:60-70), before the Sensor filters
+    it, so the response cannot say whether a Workflow started, nor its name. A caller's
+    `request_id` becomes the Workflow's label (argo-workflow.go:85-94 applies the parameter,
+    sjson sets the key): `kubectl get workflows -l dbt-workbench/request-id=<id>` finds it;
+    none there means the request was dropped (or waits for the rate limit)."""
+    workflow = _request(webhook_docs, {"layer": "silver", "request_id": "nightly-42.b"})
+    assert workflow is not None
+    assert workflow["metadata"]["labels"][REQUEST_ID_LABEL] == "nightly-42.b"
+    assert workflow["metadata"]["labels"]["dbt-workbench/job"] == "webhook"
+    anonymous = _request(webhook_docs, {"layer": "silver"})
+    assert anonymous is not None and anonymous["metadata"]["labels"][REQUEST_ID_LABEL] == ""
+
+
+@pytest.mark.parametrize(
+    "request_id", ["a b", "x" * 64, "-lead", "trail-", "a/b", "ä", {"id": "x"}, [1]]
+)
+def test_a_request_id_that_is_no_label_value_is_dropped(
+    webhook_docs: list[dict[str, Any]], request_id: object
+) -> None:
+    """Kubernetes refuses a label value that is not (<= 63) alphanumerics with - _ . inside:
+    `argo submit` would fail, three times (the trigger's retryStrategy), and start nothing.
+    The Sensor drops such a request instead."""
+    assert _request(webhook_docs, {"layer": "silver", "request_id": request_id}) is None
