@@ -6,18 +6,14 @@ the platinum dbt run (job + layer="platinum").
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
-import structlog
-from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
+from prometheus_client import CollectorRegistry, Gauge
 
 from workbench.embed.run import EmbedResult
-from workbench.observability.metrics import JOB, PUSH_TIMEOUT_SECONDS, PUSHGATEWAY_ENV
-from workbench.observability.redact import redact_text, secret_values
+from workbench.observability.metrics import push_registry, pushgateway_url
 
 GROUPING_KEY = {"layer": "platinum", "step": "embed"}
-log = structlog.get_logger("workbench.embed")
 
 
 def build_registry(result: EmbedResult, finished_at: float) -> CollectorRegistry:
@@ -48,21 +44,6 @@ def build_registry(result: EmbedResult, finished_at: float) -> CollectorRegistry
 
 
 def push(result: EmbedResult, finished_at: float, env: Mapping[str, str] | None = None) -> None:
-    env = os.environ if env is None else env
-    gateway = env.get(PUSHGATEWAY_ENV, "").strip()
-    if not gateway:
-        return
-    try:
-        push_to_gateway(
-            gateway,
-            job=JOB,
-            registry=build_registry(result, finished_at),
-            grouping_key=GROUPING_KEY,
-            timeout=PUSH_TIMEOUT_SECONDS,
-        )
-    except Exception as exc:  # a failed push must not change the exit code
-        log.warning(
-            "metrics_push_failed",
-            gateway=redact_text(gateway, secret_values()),
-            error=redact_text(str(exc), secret_values()),
-        )
+    gateway = pushgateway_url(env)
+    if gateway:
+        push_registry(gateway, build_registry(result, finished_at), GROUPING_KEY)

@@ -7,19 +7,14 @@ so the gateway holds the outcome of the last pull of every source. A failed push
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import structlog
-from prometheus_client import CollectorRegistry, Gauge, push_to_gateway
+from prometheus_client import CollectorRegistry, Gauge
 
 from workbench.contract import describe_exit_codes
-from workbench.observability.metrics import JOB, PUSH_TIMEOUT_SECONDS, PUSHGATEWAY_ENV
-from workbench.observability.redact import redact_text, secret_values
-
-log = structlog.get_logger("workbench.metrics")
+from workbench.observability.metrics import push_registry, pushgateway_url
 
 
 @dataclass(frozen=True)
@@ -80,21 +75,6 @@ def build_ingest_registry(
 def push_ingest_outcomes(
     outcomes: Sequence[SourceOutcome], group: str, env: Mapping[str, str] | None = None
 ) -> None:
-    env = os.environ if env is None else env
-    gateway = env.get(PUSHGATEWAY_ENV, "").strip()
-    if not gateway:
-        return
-    try:
-        push_to_gateway(
-            gateway,
-            job=JOB,
-            registry=build_ingest_registry(outcomes, time.time()),
-            grouping_key={"ingest": group},
-            timeout=PUSH_TIMEOUT_SECONDS,
-        )
-    except Exception as exc:  # any push failure (HTTP, DNS, timeout) must not change the exit
-        log.warning(
-            "metrics_push_failed",
-            gateway=redact_text(gateway, secret_values()),
-            error=redact_text(str(exc), secret_values()),
-        )
+    gateway = pushgateway_url(env)
+    if gateway:
+        push_registry(gateway, build_ingest_registry(outcomes, time.time()), {"ingest": group})

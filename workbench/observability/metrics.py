@@ -109,8 +109,7 @@ class MetricsPusher:
         last_success_lookup: Callable[[PostgresSettings, str], datetime | None],
         env: Mapping[str, str] | None = None,
     ) -> MetricsPusher | None:
-        env = os.environ if env is None else env
-        gateway = env.get(PUSHGATEWAY_ENV, "").strip()
+        gateway = pushgateway_url(env)
         return cls(gateway, last_success_lookup) if gateway else None
 
     def __call__(self, result: InvocationResult, settings: PostgresSettings) -> None:
@@ -122,18 +121,41 @@ class MetricsPusher:
         )
         # A skipped run built no node: it replaces only the run-level metrics (POST), so the
         # per-node gauges keep the last build's values (duration history, test failures).
-        push = pushadd_to_gateway if result.nothing_new else push_to_gateway
-        try:
-            push(
-                self.gateway,
-                job=JOB,
-                registry=build_registry(result, last_success),
-                grouping_key={"layer": result.layer},
-                timeout=PUSH_TIMEOUT_SECONDS,
-            )
-        except Exception as exc:  # any push failure (HTTP, DNS, timeout) must not change the exit
-            log.warning(
-                "metrics_push_failed",
-                gateway=redact_text(self.gateway, secret_values()),
-                error=redact_text(str(exc), secret_values()),
-            )
+        push_registry(
+            self.gateway,
+            build_registry(result, last_success),
+            {"layer": result.layer},
+            add=result.nothing_new,
+        )
+
+
+def pushgateway_url(env: Mapping[str, str] | None = None) -> str | None:
+    """PUSHGATEWAY_URL, or None when metrics are not pushed."""
+    gateway = (os.environ if env is None else env).get(PUSHGATEWAY_ENV, "").strip()
+    return gateway or None
+
+
+def push_registry(
+    gateway: str,
+    registry: CollectorRegistry,
+    grouping_key: Mapping[str, str],
+    *,
+    add: bool = False,
+) -> None:
+    """Replace the group's metrics (PUT), or only the ones in `registry` (POST, add=True).
+    A failed push is logged and never changes the command's exit code."""
+    push = pushadd_to_gateway if add else push_to_gateway
+    try:
+        push(
+            gateway,
+            job=JOB,
+            registry=registry,
+            grouping_key=dict(grouping_key),
+            timeout=PUSH_TIMEOUT_SECONDS,
+        )
+    except Exception as exc:  # any push failure (HTTP, DNS, timeout) must not change the exit
+        log.warning(
+            "metrics_push_failed",
+            gateway=redact_text(gateway, secret_values()),
+            error=redact_text(str(exc), secret_values()),
+        )
