@@ -7,9 +7,14 @@ drain; every object valid against the Kubernetes schemas."""
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.manifests import chart
 from tests.validation.validator import schema_errors
@@ -164,3 +169,67 @@ def test_the_schema_refuses_bad_serve_values(setting: str, message: str) -> None
     result = chart.helm("template", chart.RELEASE, str(chart.CHART_DIR), *ON, "--set", setting)
     assert result.returncode != 0
     assert message in result.stderr.lower()
+
+
+def test_with_network_policies_the_serve_pods_take_clients_and_reach_only_their_peers() -> None:
+    docs = _serve_docs(
+        "--set", "networkPolicy.enabled=true",
+        "--set", "networkPolicy.postgres.cidrs={10.0.5.0/24}",
+        "--set", "networkPolicy.kubernetesApi.cidrs={10.0.0.1/32}",
+        "--set", "metrics.pushgatewayUrl=http://pushgateway.monitoring:9091",
+    )  # fmt: skip
+    policy = _one(docs, "NetworkPolicy")
+    assert schema_errors(policy) == []
+    pod_labels = _one(docs, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    assert policy["spec"]["ingress"] == [{"ports": [{"protocol": "TCP", "port": 8080}]}]
+    egress = policy["spec"]["egress"]
+    assert all(rule.get("to") for rule in egress)  # a rule without peers would allow all
+    assert {"ipBlock": {"cidr": "10.0.5.0/24"}} in egress[1]["to"]
+    assert egress[2]["ports"] == [{"protocol": "TCP", "port": 9091}]
+    assert len(egress) == 3  # DNS, PostgreSQL, Pushgateway: no Kubernetes API, no S3
+
+
+# Checks that do not apply to the serve pod, each with the reason (CKV_K8S_21 as in
+# tests/manifests/test_checkov.py). Nothing else may fail.
+SERVE_SKIPPED_CHECKS = {
+    "CKV_K8S_21": "no metadata.namespace by Helm convention (see test_checkov.py)",
+    "CKV_K8S_35": (
+        "the runtime reads its token and POSTGRES_* from the environment, the contract every"
+        " workbench command and workflow pod keeps; the values come from Secrets, never values"
+    ),
+    "CKV_K8S_15": "the image is pinned by digest: pulling it again would fetch the same bytes",
+}
+
+
+def test_checkov_finds_nothing_unexplained_in_the_serve_objects(tmp_path: Path) -> None:
+    rendered = chart.template(
+        extra=(
+            *ON,
+            "--set", "image.digest=sha256:" + "0" * 64,
+            "--set", "networkPolicy.enabled=true",
+            "--set", "networkPolicy.postgres.cidrs={10.0.5.0/24}",
+            "--set", "networkPolicy.kubernetesApi.cidrs={10.0.0.1/32}",
+        )
+    )  # fmt: skip
+    serve = [
+        doc
+        for doc in chart.documents(rendered)
+        if doc["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "serve"
+    ]
+    (tmp_path / "serve.yaml").write_text(yaml.safe_dump_all(serve), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "checkov.main", "-d", str(tmp_path), "--framework", "kubernetes",
+         "--skip-check", ",".join(SERVE_SKIPPED_CHECKS), "--output", "json", "--quiet",
+         "--compact"],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    report = json.loads(done.stdout)
+    reports = report if isinstance(report, list) else [report]
+    failed = [
+        f"{check['check_id']} {check['resource']}"
+        for one in reports
+        for check in one["results"]["failed_checks"]
+    ]
+    assert failed == []
+    assert reports[0]["summary"]["passed"] > 50
