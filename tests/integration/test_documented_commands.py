@@ -461,6 +461,14 @@ CHECKED.update(
         ' --build-arg CREATED="$(date -u +%FT%TZ)" .': check_image,
     }
 )
+CHECKED.update(  # serve (issue 17)
+    {
+        "kubectl -n dbt-workbench create secret generic dbt-workbench-ingest-token"
+        ' --from-literal=token="$(openssl rand -hex 32)"': check_kubectl_secret,
+        "helm upgrade --install dbt-workbench charts/dbt-workbench -n dbt-workbench"
+        " --set serve.enabled=true": check_helm,
+    }
+)
 
 
 def test_every_documented_command_has_a_check() -> None:
