@@ -199,6 +199,15 @@ COVERED["DBT_TARGET=dev DBT_DEV_NAME=alice dbt build --project-dir dbt --profile
     "tests/integration/test_dbt_targets.py (the dev target's whole build on a real server)"
 )
 COVERED["cd .."] = "tests/integration/test_seed_commands.py (back from dbt/ after its list)"
+COVERED.update(  # embeddings (issue 20): need pgvector, which the RUN list's server lacks
+    {
+        "workbench embed": "tests/integration/test_embed_platinum.py (PostgreSQL 16 + pgvector)",
+        'workbench search "instant noodles" --top 10': "tests/integration/test_embed_platinum.py",
+        'workbench search "instant noodles" --top 10 --json': (
+            "tests/integration/test_embed_platinum.py"
+        ),
+    }
+)
 
 
 # --- NO_CLUSTER and HEAVY: checked without running ---
