@@ -241,6 +241,15 @@ COVERED.update(  # serve (issue 17)
         ),
     }
 )
+COVERED.update(  # embeddings (issue 20): need pgvector, which the RUN list's server lacks
+    {
+        "workbench embed": "tests/integration/test_embed_platinum.py (PostgreSQL 16 + pgvector)",
+        'workbench search "instant noodles" --top 10': "tests/integration/test_embed_platinum.py",
+        'workbench search "instant noodles" --top 10 --json': (
+            "tests/integration/test_embed_platinum.py"
+        ),
+    }
+)
 
 
 # --- NO_CLUSTER and HEAVY: checked without running ---

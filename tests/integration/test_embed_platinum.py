@@ -147,6 +147,23 @@ def test_wordllama_search_puts_related_products_first(
     assert noodles.count("Instant Noodles") >= 4 and "Household" not in noodles
 
 
+def test_the_documented_search_lines(
+    platinum: Platinum, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/embeddings.md: `workbench search "instant noodles" --top 10` prints a table of ten
+    products, and with `--json` one object per product; both rank the same noodles first."""
+    code, _, table = _workbench(capsys, "search", "instant noodles", "--top", "10")
+    assert code == 0
+    header, *rows = table.splitlines()
+    assert header.split() == ["score", "product_id", "category", "product"]
+    assert len(rows) == 10
+    code, _, lines = _workbench(capsys, "search", "instant noodles", "--top", "10", "--json")
+    assert code == 0
+    results = [json.loads(line) for line in lines.splitlines()]
+    assert [row.split()[1] for row in rows] == [r["product_id"] for r in results]
+    assert all(r["category"] == "Instant Noodles" for r in results[:5])
+
+
 def test_search_json_lines_carry_product_category_and_falling_scores(
     platinum: Platinum, capsys: pytest.CaptureFixture[str]
 ) -> None:
