@@ -349,3 +349,43 @@ def test_probes_metrics_and_json_logs(served: Served, pg_module: dict[str, str])
     assert {e["status"] for e in landings} >= {202, 401, 415}
     assert all(len(e["request_id"]) == 32 for e in landings)
     assert TOKEN not in "\n".join(json.dumps(e) for e in events)
+
+
+def _ddl(pg_env: dict[str, str], statement: str) -> None:
+    with psycopg.connect(
+        host=pg_env["POSTGRES_HOST"],
+        port=pg_env["POSTGRES_PORT"],
+        user=pg_env["POSTGRES_USER"],
+        password=pg_env["POSTGRES_PASSWORD"],
+        dbname=pg_env["POSTGRES_DB"],
+    ) as conn:
+        conn.execute(statement.encode())
+
+
+def test_a_landing_postgres_refuses_is_500_and_leaves_nothing(
+    served: Served, pg_module: dict[str, str]
+) -> None:
+    """The whole request is one transaction: when PostgreSQL refuses a record (here a check
+    constraint a DBA added), neither its records nor its rejected lines stay."""
+    refuse = (
+        "alter table raw.transactions add constraint refuse_marked"
+        " check (payload->>'transaction_id' <> 'REFUSED')"
+    )
+    with served.client() as client:  # the first landing creates the raw schema
+        assert client.post("/v1/transactions", content=b"{}", headers=NDJSON).status_code == 202
+    _ddl(pg_module, refuse)
+    try:
+        body = b'{"transaction_id": "FINE-1"}\nbroken\n{"transaction_id": "REFUSED"}\n'
+        with served.client() as client:
+            answer = client.post("/v1/transactions", content=body, headers=NDJSON)
+    finally:
+        _ddl(pg_module, "alter table raw.transactions drop constraint refuse_marked")
+    assert answer.status_code == 500
+    assert "refuse_marked" in answer.json()["error"]
+    request_id = answer.headers["x-request-id"]
+    assert landed(pg_module, request_id) == []
+    assert rejected(pg_module, request_id) == []
+    assert query(
+        pg_module,
+        "select count(*) from raw.transactions where payload->>'transaction_id' = 'FINE-1'",
+    ) == [(0,)]

@@ -22,7 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -137,6 +137,8 @@ class Service:
             return _refusal(415, str(error))
         try:
             body = await self._read_body(request)
+        except ClientDisconnect:
+            return _refusal(400, "the client went away before the body was complete")
         except TooLarge:
             limit = self.options.max_body_bytes
             return _refusal(413, f"body larger than {limit} bytes; split it into several requests")
@@ -165,6 +167,9 @@ class Service:
         except (PoolTimeout, psycopg.OperationalError) as error:
             log.warning("serve.database_unreachable", request_id=request_id, error=_short(error))
             return _refusal(503, "database unreachable; nothing was landed, retry later", retry)
+        except psycopg.Error as error:  # the transaction rolled back: nothing acknowledged
+            log.error("serve.landing_failed", request_id=request_id, error=_short(error))
+            return _refusal(500, f"landing failed, nothing was landed: {_short(error)}")
 
     def _authorized(self, request: Request) -> bool:
         token = self.options.token
