@@ -15,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 
 from bench import full_refresh, hourly, incremental, ingest, overhead, startup, transform
+from bench import serve as serve_bench
 from bench.context import REPO_ROOT, BenchContext
 from bench.machine import dependencies_precompiled, machine_info
 from bench.results import BenchResult, summary_markdown, write_result
@@ -24,6 +25,7 @@ BENCHES: dict[str, ModuleType] = {
     module.NAME: module
     for module in (ingest, transform, incremental, full_refresh, hourly, startup, overhead)
 }
+BENCHES[serve_bench.NAME] = serve_bench  # serve (issue 17)
 
 
 def _positive(text: str) -> int:
