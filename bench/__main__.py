@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 from types import ModuleType
 
-from bench import full_refresh, hourly, incremental, ingest, overhead, startup, transform
+from bench import embed, full_refresh, hourly, incremental, ingest, overhead, startup, transform
 from bench.context import REPO_ROOT, BenchContext
 from bench.machine import dependencies_precompiled, machine_info
 from bench.results import BenchResult, summary_markdown, write_result
@@ -22,7 +22,7 @@ from tests.pgcluster import find_bindir
 
 BENCHES: dict[str, ModuleType] = {
     module.NAME: module
-    for module in (ingest, transform, incremental, full_refresh, hourly, startup, overhead)
+    for module in (ingest, transform, incremental, full_refresh, hourly, startup, overhead, embed)
 }
 
 
