@@ -14,8 +14,17 @@ import traceback
 from pathlib import Path
 from types import ModuleType
 
-from bench import full_refresh, hourly, incremental, ingest, overhead, startup, transform
-from bench import serve as serve_bench
+from bench import (
+    embed,
+    full_refresh,
+    hourly,
+    incremental,
+    ingest,
+    overhead,
+    serve,
+    startup,
+    transform,
+)
 from bench.context import REPO_ROOT, BenchContext
 from bench.machine import dependencies_precompiled, machine_info
 from bench.results import BenchResult, summary_markdown, write_result
@@ -23,9 +32,18 @@ from tests.pgcluster import find_bindir
 
 BENCHES: dict[str, ModuleType] = {
     module.NAME: module
-    for module in (ingest, transform, incremental, full_refresh, hourly, startup, overhead)
+    for module in (
+        ingest,
+        transform,
+        incremental,
+        full_refresh,
+        hourly,
+        startup,
+        overhead,
+        embed,
+        serve,
+    )
 }
-BENCHES[serve_bench.NAME] = serve_bench  # serve (issue 17)
 
 
 def _positive(text: str) -> int:
