@@ -150,3 +150,11 @@ INGEST_SEVERITY: tuple[ExitCode, ...] = (
     ExitCode.RUNTIME_ERROR,
     ExitCode.SUCCESS,
 )
+# The scheduled pull step (chart values `ingest.pulls`): the ConfigMap <fullname>-ingest-sources
+# holds the sources file under this key, mounted in the step's pod at this directory; the Drive
+# key (a Secret) is mounted as a file the same way and GOOGLE_APPLICATION_CREDENTIALS names it.
+# The step runs `workbench ingest --sources <INGEST_SOURCES_MOUNT_DIR>/<INGEST_SOURCES_FILE_NAME>`.
+INGEST_SOURCES_MOUNT_DIR = "/etc/workbench/ingest"
+INGEST_SOURCES_FILE_NAME = "sources.yaml"
+GDRIVE_CREDENTIALS_MOUNT_DIR = "/etc/workbench/gdrive"
+GDRIVE_CREDENTIALS_FILE_NAME = "credentials.json"
