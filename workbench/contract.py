@@ -202,3 +202,11 @@ DEFAULT_EMBED_WINDOW_DAYS = 90
 # the run template declares it as an output with this globalName, so the Workflow's own
 # outputs say why it ended (the controller's final message for a refused retry does not).
 EXIT_CODE_OUTPUT = "exit_code"
+# The scheduled pull step (chart values `ingest.pulls`): the ConfigMap <fullname>-ingest-sources
+# holds the sources file under this key, mounted in the step's pod at this directory; the Drive
+# key (a Secret) is mounted as a file the same way and GOOGLE_APPLICATION_CREDENTIALS names it.
+# The step runs `workbench ingest --sources <INGEST_SOURCES_MOUNT_DIR>/<INGEST_SOURCES_FILE_NAME>`.
+INGEST_SOURCES_MOUNT_DIR = "/etc/workbench/ingest"
+INGEST_SOURCES_FILE_NAME = "sources.yaml"
+GDRIVE_CREDENTIALS_MOUNT_DIR = "/etc/workbench/gdrive"
+GDRIVE_CREDENTIALS_FILE_NAME = "credentials.json"

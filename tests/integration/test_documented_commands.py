@@ -211,7 +211,7 @@ COVERED.update(  # drive: Drive, S3 globs, --sources (issue 18)
         "workbench ingest 'gdrive://1AbCdEfGhIjKlMnOpQrStUvWxYz012345/store-*' --entity"
         " transactions": "tests/integration/test_ingest_gdrive.py"
         " (test_a_glob_selects_files_by_name)",
-        "workbench ingest --sources /etc/workbench/ingest-sources.yaml": (
+        "workbench ingest --sources /etc/workbench/ingest/sources.yaml": (
             "tests/integration/test_ingest_sources.py (the file mounted from the chart's values)"
         ),
     }

@@ -8,6 +8,7 @@ raw.ingest_errors by file + line) and compared with hostile_expected.json.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from tests.reliability.support import (
     workbench,
     workbench_env,
 )
+from workbench.contract import INGEST_ERROR_TEXT_MAX_BYTES
 
 pytestmark = pytest.mark.integration
 
@@ -262,13 +264,22 @@ def test_unparseable_lines_keep_a_reason_and_their_text(landed: Landed) -> None:
     )
     assert rows
     lines = _lines()
+    cut = 0
     for source_row, reason, raw_text in rows:
         assert reason and reason.strip(), source_row
         original = lines[source_row - 1].rstrip(b"\r\n")
-        if original.isascii():
+        if len(original) > INGEST_ERROR_TEXT_MAX_BYTES:
+            # the first 64 KiB, the full length and sha256 in the reason (a 50 MB broken line
+            # must not become a 50 MB row)
+            assert raw_text.encode() == original[:INGEST_ERROR_TEXT_MAX_BYTES], source_row
+            digest = hashlib.sha256(original).hexdigest()
+            assert f"line of {len(original)} bytes (sha256 {digest})" in reason, source_row
+            cut += 1
+        elif original.isascii():
             assert raw_text.rstrip("\r\n") == original.decode(), source_row
         else:
             assert raw_text, source_row
+    assert cut == 1, "the corpus has one error line over 64 KiB"
 
 
 def test_reingest_and_rerun_change_nothing(landed: Landed) -> None:

@@ -315,6 +315,10 @@ def cases() -> list[Case]:
         _error("NUL escape in a string", b'{"transaction_id": "HX-E06", "store_id": "S\\u0000"}'),
         _error("lone UTF-16 surrogate", b'{"transaction_id": "HX-E07", "store_id": "S\\ud800"}'),
         _error("trailing garbage after the object", b'{"transaction_id": "HX-E08"} trailing'),
+        _error(
+            "a 200 kB line never closed (kept as its first 64 KiB, its length and sha256)",
+            b'{"transaction_id": "HX-E15", "notes": "' + huge_text[:200_000].encode(),
+        ),
         # Python's JSON parser stops at ~1000 levels; the line is kept with the reason.
         Case("a field nested 5000 levels deep", "ingest_error", line=deep_line),
         Case(
