@@ -20,6 +20,8 @@ import pytest
 
 from tests.manifests import chart
 from tests.manifests.argo_expr import replace_expression_tags
+from workbench.embed.metrics import build_registry as build_embed_registry
+from workbench.embed.run import EmbedResult
 from workbench.observability.ingest_metrics import SourceOutcome, build_ingest_registry
 from workbench.observability.metrics import build_registry
 from workbench.observability.records import InvocationResult, NodeResult
@@ -101,7 +103,9 @@ def _runtime_metric_names() -> set[str]:
     )
     registry = build_registry(result, last_success=finished - timedelta(hours=6))
     ingest = build_ingest_registry([SourceOutcome("s3://b/k.csv", "transactions", 0)], 0.0)
-    return {family.name for family in [*registry.collect(), *ingest.collect()]}
+    embedded = EmbedResult("hashing:64", 64, {"product": 1}, vectors={"product": 1})
+    embed = build_embed_registry(embedded, 0.0)
+    return {family.name for family in [*registry.collect(), *ingest.collect(), *embed.collect()]}
 
 
 def _argo_metrics(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
