@@ -40,7 +40,7 @@ prereqs: ## check the system packages `make test` needs (names the apt-get line 
 	@bash scripts/check-prereqs
 
 test: setup prereqs tools lint ## prerequisites, lint, then unit + integration tests (throwaway PostgreSQL, real Helm/Prometheus)
-	$(RUN) pytest -q -p no:cacheprovider --ignore=tests/image
+	$(RUN) pytest -q -p no:cacheprovider --ignore=tests/image --durations=20 -rfE
 
 test-fast: setup tools ## the tests that start no server (no PostgreSQL, S3, Pushgateway): about a minute
 	$(RUN) pytest -q -p no:cacheprovider --ignore=tests/image -m "not integration"
