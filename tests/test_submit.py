@@ -148,6 +148,7 @@ def test_submit_creates_a_valid_workflow_from_the_template(
                 {"name": "select", "value": "silver_products+"},
                 {"name": "exclude", "value": ""},
                 {"name": "full_refresh", "value": "true"},
+                {"name": "retry_of", "value": ""},
             ]
         },
     }
@@ -167,7 +168,13 @@ def test_namespace_defaults_to_the_kubeconfig_context(fake_api: FakeArgoApi) -> 
     assert request["path"] == WORKFLOWS_PATH.format(namespace="analytics")
     assert request["body"]["spec"]["workflowTemplateRef"] == {"name": "dbt-workbench"}
     parameters = {p["name"]: p["value"] for p in request["body"]["spec"]["arguments"]["parameters"]}
-    assert parameters == {"layer": "gold", "select": "", "exclude": "", "full_refresh": "false"}
+    assert parameters == {
+        "layer": "gold",
+        "select": "",
+        "exclude": "",
+        "full_refresh": "false",
+        "retry_of": "",
+    }
 
 
 @pytest.mark.parametrize(

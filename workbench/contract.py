@@ -105,13 +105,21 @@ RUN_PARAMETER_OPTIONS: dict[str, str] = {
     "select": "--select",
     "exclude": "--exclude",
     "full_refresh": "--full-refresh",
+    # A failed invocation to resume with `dbt retry` (a new Workflow, e.g. after a fix that
+    # `argo retry` would not pick up); empty = none.
+    "retry_of": "--retry-of",
 }
 # How a boolean parameter is spelled in a workflow (the Argo UI shows these as its choices).
 BOOLEAN_CHOICES: tuple[str, str] = ("false", "true")
 
 
 def run_arguments(
-    layer: str, *, select: str = "", exclude: str = "", full_refresh: bool = False
+    layer: str,
+    *,
+    select: str = "",
+    exclude: str = "",
+    full_refresh: bool = False,
+    retry_of: str = "",
 ) -> dict[str, str]:
     """A dbt run's workflow parameters, by name, as strings as Argo carries them."""
     values = {
@@ -119,6 +127,7 @@ def run_arguments(
         "select": select,
         "exclude": exclude,
         "full_refresh": BOOLEAN_CHOICES[int(full_refresh)],
+        "retry_of": retry_of,
     }
     return {name: values[name] for name in RUN_PARAMETER_OPTIONS}
 
@@ -210,3 +219,11 @@ INGEST_SOURCES_MOUNT_DIR = "/etc/workbench/ingest"
 INGEST_SOURCES_FILE_NAME = "sources.yaml"
 GDRIVE_CREDENTIALS_MOUNT_DIR = "/etc/workbench/gdrive"
 GDRIVE_CREDENTIALS_FILE_NAME = "credentials.json"
+
+# Which code a run executes, recorded by dbt itself: dbt copies every DBT_ENV_CUSTOM_ENV_<key>
+# variable into its artifacts' metadata.env under <key>, so a failed run's run_results.json
+# (kept for `dbt retry`) says which image and commit it ran. The image sets the revision; the
+# WorkflowTemplate sets the image reference.
+DBT_METADATA_ENV_PREFIX = "DBT_ENV_CUSTOM_ENV_"
+IMAGE_METADATA_KEY = "WORKBENCH_IMAGE"
+REVISION_METADATA_KEY = "WORKBENCH_REVISION"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workbench.contract import BUSINESS_TIMEZONE
+from workbench.contract import BUSINESS_TIMEZONE, LAYER_LOCKS
 
 OFF_SCHEDULE_FAILURES = 3
 RUN_ENTRYPOINT = "dbt-run"
@@ -56,8 +56,33 @@ class Job:
 
     @property
     def stale_after_seconds(self) -> int:
-        """No success for one interval plus one full run time plus 15 min grace = stale."""
-        return self.interval_seconds + self.timeout_seconds + 15 * 60
+        """No success for one interval, one full run time and the longest scheduled job it can
+        queue behind, plus 15 min grace = stale. A run that also rebuilds this layer counts
+        as its success (`fresh_from`), so a chain of such blockers adds no more than one."""
+        return self.interval_seconds + self.timeout_seconds + self.longest_blocker_seconds + 15 * 60
+
+    @property
+    def longest_blocker_seconds(self) -> int:
+        """The longest timeout of another scheduled layer job sharing one of this job's locks:
+        while it runs, this layer's run queues on the mutex and its cron ticks are skipped."""
+        own = set(LAYER_LOCKS[self.layer])
+        return max(
+            (
+                other.timeout_seconds
+                for other in scheduled_jobs()
+                if other != self
+                and other.entrypoint == RUN_ENTRYPOINT
+                and own & set(LAYER_LOCKS[other.layer])
+            ),
+            default=0,
+        )
+
+    @property
+    def fresh_from(self) -> tuple[str, ...]:
+        """Layers whose successful run rebuilds this one too (their locks include all of its:
+        maintenance and the full refresh rebuild silver), so their success is this layer's."""
+        own = set(LAYER_LOCKS[self.layer])
+        return tuple(layer for layer, locks in LAYER_LOCKS.items() if own <= set(locks))
 
 
 JOBS: tuple[Job, ...] = (

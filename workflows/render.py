@@ -61,6 +61,7 @@ def _layer_table_tpl() -> str:
             "valuesKey": job.values_key,
             "layer": job.layer,
             "staleAfterSeconds": job.stale_after_seconds,
+            "freshFrom": list(job.fresh_from),
         }
         for job in scheduled_jobs()
         if job.entrypoint != DOCS_ENTRYPOINT

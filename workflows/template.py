@@ -31,7 +31,9 @@ from hera.workflows.models import (
 
 from workbench.contract import (
     BOOLEAN_CHOICES,
+    DBT_METADATA_ENV_PREFIX,
     EXIT_CODE_OUTPUT,
+    IMAGE_METADATA_KEY,
     LAYERS,
     OUTPUT_NAMES,
     OUTPUTS_DIR_ENV,
@@ -148,6 +150,11 @@ def _environment() -> list[Env | FieldEnv]:
         Env(name="DBT_LOG_PATH", value="/work/logs"),
         Env(name="TMPDIR", value="/tmp"),  # noqa: S108 - an emptyDir mount, not shared /tmp
         Env(name="PUSHGATEWAY_URL", value=helm.value(".Values.metrics.pushgatewayUrl | quote")),
+        # The image this pod runs, into dbt's run_results metadata (a resumed run compares it).
+        Env(
+            name=DBT_METADATA_ENV_PREFIX + IMAGE_METADATA_KEY,
+            value=helm.value('include "dbt-workbench.image" . | quote'),
+        ),
     ]
 
 
@@ -260,6 +267,14 @@ def build_workflow_template() -> WorkflowTemplate:
                 value="false",
                 enum=list(BOOLEAN_CHOICES),
                 description="Rebuild incremental models from scratch.",
+            ),
+            Parameter(
+                name="retry_of",
+                value="",
+                description=(
+                    "Optional: the invocation id (ops.dbt_invocations) of a failed run of this"
+                    " layer to resume with dbt retry, on this template's current image."
+                ),
             ),
         ],
         service_account_name=helm.value('include "dbt-workbench.serviceAccountName" . | quote'),

@@ -131,7 +131,7 @@ def test_unreachable_database_exits_2_and_publishes_nothing(
 
     assert code == 2
     failure = _events(capsys.readouterr().err)["docs_generate_failed"]
-    assert "could not connect" in str(failure["error"])
+    assert "cannot connect to PostgreSQL" in str(failure["error"])
     assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket=bucket)
 
 

@@ -59,7 +59,11 @@ def manila_env(pg_env: dict[str, str]) -> dict[str, str]:
     return pg_env
 
 
-def test_the_runtimes_sessions_are_utc_on_a_manila_server(manila_env: dict[str, str]) -> None:
+def test_the_runtimes_sessions_are_utc_on_a_manila_server(
+    manila_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An earlier dbt invocation in this process set PGTZ (dbt_cli.invoke): libpq would obey it.
+    monkeypatch.delenv("PGTZ", raising=False)
     settings = PostgresSettings.from_env(manila_env)
     plain = settings.conninfo().replace(f"options='-c TimeZone={SESSION_TIMEZONE}'", "")
     with psycopg.connect(plain) as conn:

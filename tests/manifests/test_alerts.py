@@ -192,7 +192,8 @@ def _tests_failing_cases() -> list[dict[str, Any]]:
 def _freshness_cases() -> list[dict[str, Any]]:
     silver_stale = _stale("silver", "silver", SILVER_STALE_SECONDS, "1h30m0s")
     silver_never = _never_succeeded("silver", "silver", SILVER_STALE_SECONDS, "1h30m0s")
-    weekly_stale = _stale("all", "full-refresh", 627300, "174h15m0s")
+    weekly_stale = _stale("all", "full-refresh", 638100, "177h15m0s")
+    gold_stale = _stale("gold", "gold", 47700, "13h15m0s")
     fresh_gold = _series(LAST_SUCCESS, {"layer": "gold"}, "0+60x300")
     return [
         # Last silver success at t=0: stale after 90 min (+5 min pending), not before; the
@@ -211,13 +212,47 @@ def _freshness_cases() -> list[dict[str, Any]]:
             [("3h", "DbtWorkbenchLayerStale", []), ("3h", "DbtWorkbenchLayerNeverSucceeded", [])],
         ),
         # Each layer has its own threshold: a weekly job is not stale after 3 hours.
+        # (A full refresh's success is also silver's, whose threshold here is 90 min: the
+        # other layers succeed on their own.)
         _case(
-            [_series(LAST_SUCCESS, {"layer": "all"}, "0x200")],
+            [
+                _series(LAST_SUCCESS, {"layer": "all"}, "0x200"),
+                _series(LAST_SUCCESS, {"layer": "silver"}, "0+60x200"),
+            ],
             [("3h", "DbtWorkbenchLayerStale", [])],
         ),
         _case(
-            [_series(LAST_SUCCESS, {"layer": "all"}, "0+0x20000")],
-            [("175h", "DbtWorkbenchLayerStale", [weekly_stale])],
+            [
+                _series(LAST_SUCCESS, {"layer": "all"}, "0+0x20000"),
+                _series(LAST_SUCCESS, {"layer": "bronze"}, "0+60x20000"),
+                _series(LAST_SUCCESS, {"layer": "maintenance"}, "0+60x20000"),
+            ],
+            [("178h", "DbtWorkbenchLayerStale", [weekly_stale])],
+        ),
+        # Silver's last own success is old, but maintenance (which rebuilds silver under its
+        # mutex) succeeded a minute ago: silver is fresh.
+        _case(
+            [
+                _series(LAST_SUCCESS, {"layer": "silver"}, "0x300"),
+                _series(LAST_SUCCESS, {"layer": "maintenance"}, "0+60x300"),
+            ],
+            [("1h40m", "DbtWorkbenchLayerStale", []), ("3h", "DbtWorkbenchLayerStale", [])],
+        ),
+        # Gold succeeded at 0, then queued behind maintenance and the Sunday full refresh
+        # (6 h): no page at 7 h 20 min (the threshold without the queue, 7 h 15 min + 5 min);
+        # maintenance's success at 9 h counts as gold's, so gold pages 13 h 15 min after it.
+        _case(
+            [
+                _series(LAST_SUCCESS, {"layer": "gold"}, "0x1500"),
+                _series(LAST_SUCCESS, {"layer": "maintenance"}, "_x540 32400x960"),
+                _series(LAST_SUCCESS, {"layer": "silver"}, "0+60x1500"),  # silver stays fresh
+            ],
+            [
+                ("7h30m", "DbtWorkbenchLayerStale", []),
+                ("13h30m", "DbtWorkbenchLayerStale", []),
+                ("22h10m", "DbtWorkbenchLayerStale", []),
+                ("22h30m", "DbtWorkbenchLayerStale", [gold_stale]),
+            ],
         ),
         # Fresh install, silver never succeeded (gold did): quiet until silver's window has
         # passed, then only silver fires; the longer windows of the others are still running.
@@ -420,12 +455,14 @@ def test_stale_thresholds_default_to_the_layer_table_and_follow_the_override() -
         for rules, seconds in ((derived, job.stale_after_seconds), (overridden, expected)):
             stale = rules[("DbtWorkbenchLayerStale", job.name)]
             never = rules[("DbtWorkbenchLayerNeverSucceeded", job.name)]
-            assert stale["expr"].endswith(f'layer="{job.layer}"}}) > {seconds}')
+            fresh_from = "|".join(job.fresh_from)
+            assert stale["expr"].endswith(f'layer=~"{fresh_from}"}}) > {seconds}')
             assert stale["for"] == "5m"
             assert never["expr"] == (
                 "absent(dbt_workbench_run_last_success_timestamp_seconds"
-                f'{{job="dbt-workbench",layer="{job.layer}"}})'
+                f'{{job="dbt-workbench",layer=~"{fresh_from}"}})'
             )
+            assert stale["labels"]["layer"] == never["labels"]["layer"] == job.layer
             assert never["for"] == f"{seconds}s"
 
 

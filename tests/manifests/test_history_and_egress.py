@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from tests.manifests import chart
@@ -78,3 +79,47 @@ def test_dns_goes_only_to_the_cluster_dns_pods() -> None:
     assert policy["spec"]["ingress"] == []
     ports = {p["port"] for rule in policy["spec"]["egress"] for p in rule["ports"]}
     assert ports == {53, 5432, 443, 6443}  # no S3 without a bucket, no Pushgateway without a URL
+
+
+def test_prod_s3_rule_reaches_no_private_address(
+    rendered_scenarios: dict[str, list[dict[str, Any]]],
+) -> None:
+    """S3 has no fixed CIDRs, so prod allows 0.0.0.0/0:443; without `except` that rule also
+    opened every in-cluster and VPC HTTPS service (the API server's endpoints, other pods)."""
+    (policy,) = chart.by_kind(rendered_scenarios["values-prod"], "NetworkPolicy")
+    (s3,) = [
+        rule
+        for rule in policy["spec"]["egress"]
+        if any(p.get("ipBlock", {}).get("cidr") == "0.0.0.0/0" for p in rule["to"])
+    ]
+    assert [p["port"] for p in s3["ports"]] == [443]
+    wide = ipaddress.ip_network("0.0.0.0/0")
+    for peer in s3["to"]:
+        block = peer["ipBlock"]
+        excluded = [ipaddress.ip_network(c) for c in block.get("except", [])]
+        assert all(e.subnet_of(wide) for e in excluded)  # the API rejects an except outside
+        for private in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"):
+            assert any(ipaddress.ip_network(private).subnet_of(e) for e in excluded), private
+
+
+def test_s3_cidrs_accept_plain_and_except_entries() -> None:
+    docs = chart.documents(
+        chart.template(
+            extra=(
+                *PEERS,
+                "--set", "docs.bucket=docs-bucket",
+                "--set", "networkPolicy.s3.cidrs[0]=52.95.0.0/16",
+                "--set", "networkPolicy.s3.cidrs[1].cidr=0.0.0.0/0",
+                "--set", "networkPolicy.s3.cidrs[1].except={10.0.0.0/8}",
+            )
+        )
+    )  # fmt: skip
+    (policy,) = chart.by_kind(docs, "NetworkPolicy")
+    blocks = [p["ipBlock"] for r in policy["spec"]["egress"] for p in r["to"] if "ipBlock" in p]
+    assert {"cidr": "52.95.0.0/16"} in blocks
+    assert {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8"]} in blocks
+    refused = chart.helm(
+        "template", chart.RELEASE, str(chart.CHART_DIR), *PEERS,
+        "--set", "networkPolicy.s3.cidrs[0].except={10.0.0.0/8}",
+    )  # fmt: skip
+    assert refused.returncode != 0 and "cidr" in refused.stderr, refused.stderr

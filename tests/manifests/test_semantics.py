@@ -23,6 +23,7 @@ RUN_ARGS = [
     "--select={{inputs.parameters.select}}",
     "--exclude={{inputs.parameters.exclude}}",
     "--full-refresh={{inputs.parameters.full_refresh}}",
+    "--retry-of={{inputs.parameters.retry_of}}",
 ]
 
 
@@ -61,11 +62,12 @@ def test_template_parameters_are_choices_with_descriptions(
     default_docs: list[dict[str, Any]],
 ) -> None:
     arguments = {p["name"]: p for p in _template(default_docs)["spec"]["arguments"]["parameters"]}
-    assert set(arguments) == {"layer", "select", "exclude", "full_refresh"}
+    assert set(arguments) == {"layer", "select", "exclude", "full_refresh", "retry_of"}
     assert arguments["layer"]["enum"] == list(LAYERS)
     assert arguments["full_refresh"]["enum"] == ["false", "true"]
     assert all(p["description"] for p in arguments.values())
     assert arguments["select"]["value"] == arguments["exclude"]["value"] == ""
+    assert arguments["retry_of"]["value"] == ""
 
 
 DAILY = r"\d+ \d+ \* \* \*"
@@ -121,6 +123,7 @@ def test_each_cron_runs_its_layer_on_its_schedule(
             "select": "",
             "exclude": "",
             "full_refresh": "true" if job.full_refresh else "false",
+            "retry_of": "",
         }
 
 

@@ -24,7 +24,7 @@ from workbench.run.console import ConsoleReport
 from workbench.run.dbt_build import build_args, retry_args, run_dbt_build
 from workbench.run.lock import LockTimeoutError, layer_locks
 from workbench.run.progress import ProgressFile
-from workbench.run.resume import ResumePoint, resumable_results
+from workbench.run.resume import ResumePoint, code_comparison, resumable_results
 from workbench.run.unchanged import UnchangedCheck
 
 BoundLogger = Any
@@ -117,6 +117,7 @@ def _build(params: RunParams, project_dir: Path, progress: _Progress) -> None:
             layer=params.layer,
             retry_of=progress.resume.invocation_id,
             nodes_to_retry=progress.resume.nodes_to_retry(),
+            **code_comparison(progress.resume),
         )
         progress.resume.place_in(target)
         args = retry_args(project_dir)

@@ -10,7 +10,9 @@ the same Argo workflow (same workflow uid, layer and selection) puts it back and
 from __future__ import annotations
 
 import json
+import os
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,12 +20,14 @@ import psycopg
 import structlog
 
 from workbench.config import PostgresSettings
+from workbench.contract import DBT_METADATA_ENV_PREFIX, IMAGE_METADATA_KEY, REVISION_METADATA_KEY
 from workbench.db import connect
 from workbench.observability.run_results_store import stored_bytes
 from workbench.params import ParamError, RunParams
 
 Connection = psycopg.Connection[tuple[object, ...]]
 RUN_RESULTS_FILE = "run_results.json"
+CODE_KEYS = (IMAGE_METADATA_KEY, REVISION_METADATA_KEY)
 
 log = structlog.get_logger("workbench.run")
 
@@ -40,6 +44,14 @@ class ResumePoint:
         results = json.loads(self.run_results)["results"]
         retryable = {"error", "fail", "skipped", "runtime error", "partial success"}
         return sorted(r["unique_id"] for r in results if r["status"] in retryable)
+
+    def code(self) -> dict[str, str]:
+        """The image and commit the failed run ran, as dbt recorded them (metadata.env)."""
+        try:
+            env = json.loads(self.run_results)["metadata"].get("env") or {}
+        except (ValueError, KeyError, TypeError, AttributeError):
+            env = {}
+        return {key: str(env.get(key, "unknown")) for key in CODE_KEYS}
 
     def place_in(self, target: Path) -> None:
         target.mkdir(parents=True, exist_ok=True)
@@ -158,3 +170,22 @@ def find_resume_point(
     except (psycopg.Error, OSError) as exc:
         log.warning("resume_lookup_failed", layer=params.layer, error=str(exc))
         return None
+
+
+def current_code(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The image and commit this process runs (what dbt will record for it)."""
+    env = os.environ if env is None else env
+    return {key: env.get(DBT_METADATA_ENV_PREFIX + key, "unknown") for key in CODE_KEYS}
+
+
+def code_comparison(point: ResumePoint, env: Mapping[str, str] | None = None) -> dict[str, object]:
+    """Log fields: the resumed run's image/commit against the failed run's. `argo retry` reuses
+    the Workflow's stored spec, so after a `helm upgrade` they are still the old ones."""
+    now, then = current_code(env), point.code()
+    return {
+        "image": now[IMAGE_METADATA_KEY],
+        "revision": now[REVISION_METADATA_KEY],
+        "failed_run_image": then[IMAGE_METADATA_KEY],
+        "failed_run_revision": then[REVISION_METADATA_KEY],
+        "same_code_as_failed_run": now == then,
+    }

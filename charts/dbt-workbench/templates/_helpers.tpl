@@ -110,7 +110,7 @@ staleAfterSeconds: cronWorkflows.<job>.staleAfterSeconds when set, else the laye
 {{- if and $cron.enabled (not $cron.suspend) }}
 {{- $override := $cron.staleAfterSeconds }}
 {{- if and (not (empty $cron.schedules)) (empty $override) }}
-{{- fail (printf "cronWorkflows.%s.schedules is overridden, so the default schedule's stale-alert threshold (%d s) no longer fits it: set cronWorkflows.%s.staleAfterSeconds to the seconds after which no success means the layer is stale (e.g. the longest gap between two runs + the job's timeout + 15 min)" .valuesKey (int64 .staleAfterSeconds) .valuesKey) }}
+{{- fail (printf "cronWorkflows.%s.schedules is overridden, so the default schedule's stale-alert threshold (%d s) no longer fits it: set cronWorkflows.%s.staleAfterSeconds to the seconds after which no success means the layer is stale (e.g. the longest gap between two runs + the job's timeout + the longest job it queues behind + 15 min)" .valuesKey (int64 .staleAfterSeconds) .valuesKey) }}
 {{- end }}
 {{- $jobs = append $jobs (merge (dict "staleAfterSeconds" (default .staleAfterSeconds $override)) .) }}
 {{- end }}

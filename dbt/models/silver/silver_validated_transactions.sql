@@ -1,5 +1,6 @@
 {#- The winners of silver_transaction_versions, one row per transaction_id, as a table with an
-    enforced contract and the indexes gold and platinum read through. Incremental (delete+insert
+    enforced contract and the indexes gold and platinum read through (validated_at: the
+    recency test's max() reads the index, never the table). Incremental (delete+insert
     on transaction_id): the winners the fate model judged since this table's last run. -#}
 {{
     config(
@@ -13,6 +14,7 @@
             "{{ ensure_index(this, ['latest_version_raw_id']) }}",
             "{{ ensure_index(this, ['last_bronze_loaded_at']) }}",
             "{{ ensure_index(this, ['judged_at']) }}",
+            "{{ ensure_index(this, ['validated_at']) }}",
         ]
     )
 }}

@@ -12,23 +12,39 @@
 - name: bronze
   valuesKey: bronze
   layer: bronze
-  staleAfterSeconds: 94500
+  staleAfterSeconds: 116100
+  freshFrom:
+  - bronze
+  - all
 - name: silver
   valuesKey: silver
   layer: silver
-  staleAfterSeconds: 7200
+  staleAfterSeconds: 28800
+  freshFrom:
+  - silver
+  - all
+  - maintenance
 - name: gold
   valuesKey: gold
   layer: gold
-  staleAfterSeconds: 26100
+  staleAfterSeconds: 47700
+  freshFrom:
+  - gold
+  - all
+  - maintenance
 - name: maintenance
   valuesKey: maintenance
   layer: maintenance
-  staleAfterSeconds: 98100
+  staleAfterSeconds: 119700
+  freshFrom:
+  - all
+  - maintenance
 - name: full-refresh
   valuesKey: fullRefresh
   layer: all
-  staleAfterSeconds: 627300
+  staleAfterSeconds: 638100
+  freshFrom:
+  - all
 {{- end }}
 
 {{- define "dbt-workbench.exitCodes" -}}
