@@ -128,6 +128,11 @@ def ensure_raw_schema(conn: psycopg.Connection[Any]) -> None:
         if _all_present(cur):
             return
         cur.execute("select pg_advisory_xact_lock(%s)", (_DDL_LOCK_KEY,))
+        # Checked again under the lock: a concurrent ingest that created everything meanwhile is
+        # now landing; re-running the DDL would queue behind its writes while holding locks it
+        # needs (a deadlock between two first ingests into an empty database).
+        if _all_present(cur):
+            return
         ledger = cur.execute("select to_regclass('raw.ingest_files')").fetchone()
         for statement in raw_schema_statements():
             cur.execute(statement.encode())
