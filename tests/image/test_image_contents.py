@@ -7,10 +7,14 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from tests.image.conftest import BuiltImage
 from tests.image.engine import Engine
 from workbench.cli import NEEDS_EXTRA
 from workbench.contract import ExitCode
+
+pytestmark = pytest.mark.integration  # a container and a PostgreSQL
 
 REPO = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())

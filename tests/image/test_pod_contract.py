@@ -33,6 +33,8 @@ from tests.image.podspec import PodSpec
 from tests.pgcluster import TEST_PASSWORD, PostgresCluster, temporary_cluster
 from workbench.contract import ExitCode
 
+pytestmark = pytest.mark.integration  # the image's pods against a real PostgreSQL
+
 REPO = Path(__file__).resolve().parents[2]
 LAYERS = ("bronze", "silver", "gold", "platinum")  # in the order the schedules feed each other
 SAMPLE = ["--transactions", "300", "--products", "30", "--stores", "5", "--weeks", "8"]
