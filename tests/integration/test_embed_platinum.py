@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
 import pytest
 
 from tests.dbt_support import connect, run_dbt
@@ -323,7 +322,7 @@ def test_an_unreachable_endpoint_is_transient(
 def test_embed_waits_for_the_platinum_lock_and_gives_up_as_transient(
     platinum: Platinum, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with psycopg.connect(**_kwargs(platinum.env), autocommit=True) as holder:
+    with connect(platinum.env) as holder:
         holder.execute("select pg_advisory_lock(%s::int4, %s::int4)", lock_key("platinum"))
         code, failed = _embed(capsys, "--lock-timeout", "1")
     assert code == ExitCode.RUNTIME_ERROR
@@ -344,13 +343,3 @@ def test_a_server_without_pgvector_is_refused_with_exit_3(
     code, failed = _embed(capsys)
     assert code == ExitCode.CONFIGURATION_ERROR
     assert "no pgvector extension" in failed["error"]
-
-
-def _kwargs(env: dict[str, str]) -> dict[str, Any]:
-    return {
-        "host": env["POSTGRES_HOST"],
-        "port": env["POSTGRES_PORT"],
-        "user": env["POSTGRES_USER"],
-        "password": env["POSTGRES_PASSWORD"],
-        "dbname": env["POSTGRES_DB"],
-    }

@@ -16,6 +16,7 @@ import httpx
 import psycopg
 import pytest
 
+from tests import dbt_support
 from tests.pgcluster import PostgresCluster, temporary_database
 from tests.serve.server import TOKEN, Served, query, server_env, serving
 
@@ -352,13 +353,7 @@ def test_probes_metrics_and_json_logs(served: Served, pg_module: dict[str, str])
 
 
 def _ddl(pg_env: dict[str, str], statement: str) -> None:
-    with psycopg.connect(
-        host=pg_env["POSTGRES_HOST"],
-        port=pg_env["POSTGRES_PORT"],
-        user=pg_env["POSTGRES_USER"],
-        password=pg_env["POSTGRES_PASSWORD"],
-        dbname=pg_env["POSTGRES_DB"],
-    ) as conn:
+    with dbt_support.connect(pg_env) as conn:
         conn.execute(statement.encode())
 
 
