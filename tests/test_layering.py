@@ -34,6 +34,7 @@ RANKS: dict[str, int] = {
     "submit": 4,
     "embed": 5,  # holds the platinum advisory lock (workbench.run.lock)
     "serve": 5,
+    "jobs": 6,  # chains features: a platinum build, then embed
     "cli": 6,
     "demo": 7,  # drives the console script step by step, as a user would
 }

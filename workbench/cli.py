@@ -28,7 +28,10 @@ from workbench.observability.logging import configure_logging
 COMMANDS: dict[str, tuple[str, str]] = {
     "sample-data": ("workbench.sample_data.command", "generate deterministic Scout Retail data"),
     "ingest": ("workbench.ingest.command", "load CSV / JSON Lines files into raw landing"),
-    "run": ("workbench.run.command", "dbt build one medallion layer (or all)"),
+    "run": (
+        "workbench.jobs.run_then_embed",
+        "dbt build one medallion layer (or all); platinum also embeds",
+    ),
     "docs": ("workbench.docs.command", "generate dbt docs and optionally publish them to S3"),
     "demo": ("workbench.demo.command", "the whole pipeline on a laptop, embedded PostgreSQL"),
     "submit": ("workbench.submit.command", "submit a Workflow from the WorkflowTemplate"),

@@ -205,6 +205,10 @@ EMBED_API_KEY_ENV = "WORKBENCH_EMBED_API_KEY"
 # Transaction texts embedded: those dated within this many days of the newest sale.
 EMBED_WINDOW_DAYS_ENV = "WORKBENCH_EMBED_WINDOW_DAYS"
 DEFAULT_EMBED_WINDOW_DAYS = 90
+# `workbench run --layer L` for these layers (their whole selector, no --select/--exclude) embeds
+# platinum's new texts after a successful build, so every platinum build delivers vectors.
+EMBED_AFTER_LAYERS: tuple[str, ...] = ("platinum", "all")
+
 # --- Argo: what a finished run reports (issue 19) ------------------------------------------
 
 # Every `workbench` command writes its exit code to $WORKBENCH_OUTPUTS_DIR/<this> (when set);

@@ -20,6 +20,7 @@ import pytest
 
 from tests.terminal import run_on_terminal
 from workbench import cli
+from workbench.demo.command import SAMPLE_QUERY, SAMPLE_TOP
 
 pytestmark = pytest.mark.integration
 
@@ -65,8 +66,13 @@ def test_demo_uses_the_configured_server_and_summarises_it(
     assert set(summary["tests"]) == {"pass"} or set(summary["tests"]) == {"pass", "warn"}
     assert summary["anomalies"]["injected"] > 0
     assert all(count > 0 for count in summary["rows"].values())
-    printed = capsys.readouterr().out
+    shown = capsys.readouterr()
+    printed = shown.out
     assert "dbt Workbench demo — summary" in printed
+    # Debian's PostgreSQL 15 has no pgvector: the run says so once, no search is shown.
+    assert shown.err.count("embed.skipped") == 1, shown.err[-2000:]
+    assert "workbench search" not in printed
+    assert not [name for name in summary["rows"] if name.startswith("platinum_vectors.")]
     assert f"{summary['rows']['silver.silver_validated_transactions']:,}" in printed
 
     # Again, on the database that now holds the first demo's data: refused, nothing touched.
@@ -100,9 +106,9 @@ def _demo(*args: str) -> list[str]:
     return [sys.executable, "-m", "workbench.cli", "demo", *args]
 
 
-# What a person reads: the steps, a line per ingest, one per layer, the summary (about 45
-# lines). Before, the run alone printed one line per dbt node (132 here).
-MAX_DEMO_LINES = 80  # console lines wrap at 100 columns
+# What a person reads: the steps, a line per ingest, one per layer, the embed, one sample search,
+# the summary (about 60 lines). Before, the run alone printed one line per dbt node (132 here).
+MAX_DEMO_LINES = 90  # console lines wrap at 100 columns
 LAYER_LINE = re.compile(r"^  (seeds|bronze|silver|gold|platinum) +\d+ built .* s$")
 
 
@@ -145,6 +151,13 @@ def test_demo_without_a_configured_server_runs_on_an_embedded_one(laptop_dir: Pa
     assert any(line.startswith(f"Docs: {target / 'static_index.html'} ") for line in lines)
     assert "<html" in (target / "static_index.html").read_text().lower()
     assert "Embedded PostgreSQL stopped" in lines[-1]
+    # pgserver has pgvector: the platinum build embedded, and one search is shown with the
+    # in-package model's answer (its top 5 for the query are instant noodles).
+    assert first["rows"]["platinum_vectors.product_vectors"] > 0
+    assert first["rows"]["platinum_vectors.transaction_vectors"] > 0
+    start = lines.index(f"workbench search {SAMPLE_QUERY!r} --top {SAMPLE_TOP}")
+    shown_results = lines[start + 2 : start + 2 + SAMPLE_TOP]
+    assert sum("Instant Noodles" in line for line in shown_results) >= 4, "\n".join(lines)
 
     piped = subprocess.run(
         _demo("--workdir", str(workdir), "--transactions", "5000", "--seed", "7", "--skip-docs"),

@@ -260,6 +260,49 @@ def test_renamed_products_get_new_vectors_and_only_they_are_embedded(
     assert stored == 8
 
 
+def test_a_platinum_run_embeds_after_its_build_unless_told_not_to(
+    platinum: Platinum,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
+) -> None:
+    """`workbench run --layer platinum` is what the on-demand workflow and `argo submit -p
+    layer=platinum` run: after its build it embeds what has no vector yet (here 5 products
+    whose vectors were deleted), and `--no-embed` leaves them missing."""
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
+    with connect(platinum.env) as conn:
+        conn.execute(
+            "delete from platinum_vectors.product_vectors where model_id = %s and text_hash in "
+            "(select text_hash from platinum_vectors.product_vectors where model_id = %s "
+            "order by text_hash limit 5)",
+            (WORDLLAMA, WORDLLAMA),
+        )
+
+    def missing() -> int:
+        return int(
+            platinum.scalar(
+                "select count(distinct p.text_hash) from platinum.platinum_product_embeddings p "
+                "where not exists (select 1 from platinum_vectors.product_vectors v "
+                "where v.model_id = %s and v.text_hash = p.text_hash)",
+                (WORDLLAMA,),
+            )
+        )
+
+    assert missing() == 5
+    code, events, _ = _workbench(capsys, "run", "--layer", "platinum", "--no-embed")
+    assert code == 0
+    assert not [e for e in events if e["event"].startswith("embed.")]
+    assert missing() == 5
+
+    code, events, _ = _workbench(capsys, "run", "--layer", "platinum")
+    assert code == 0, events[-3:]
+    [done] = [e for e in events if e["event"] == "embed.done"]
+    assert done["model_id"] == WORDLLAMA
+    assert done["embedded_by_kind"] == {"products": 5, "transactions": 0}
+    assert missing() == 0
+
+
 def test_another_model_keeps_its_own_dimensions_beside_the_first(
     platinum: Platinum, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

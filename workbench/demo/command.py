@@ -27,6 +27,9 @@ from workbench.demo.scoring import read_ground_truth, score
 
 log = structlog.get_logger("workbench.demo")
 DEFAULT_LOG_FORMAT = "console"
+# The search the demo prints once platinum's vectors exist.
+SAMPLE_QUERY = "instant noodles"
+SAMPLE_TOP = 5
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -108,6 +111,18 @@ def execute(args: argparse.Namespace) -> int:
     return code
 
 
+def _sample_search(settings: PostgresSettings, log_format: str) -> None:
+    """One search on the vectors the platinum build left, as `workbench search` prints it;
+    a server without pgvector has none (the run said so) and gets no search."""
+    with connect(settings) as conn:
+        stored = conn.execute("select to_regclass('platinum_vectors.product_vectors')").fetchone()
+    if stored is None or stored[0] is None:
+        return
+    print(f"workbench search {SAMPLE_QUERY!r} --top {SAMPLE_TOP}", flush=True)
+    if cli.main(["search", SAMPLE_QUERY, "--top", str(SAMPLE_TOP), "--log-format", log_format]):
+        log.warning("demo.sample_search_failed", query=SAMPLE_QUERY)
+
+
 def _pipeline(
     args: argparse.Namespace, settings: PostgresSettings, workdir: Path, started: float
 ) -> int:
@@ -125,6 +140,8 @@ def _pipeline(
         if code != 0 and not (argv[0] == "run" and code == 1):
             log.error("demo.failed", step=title, exit_code=code)
             return code
+        if argv[0] == "run":
+            _sample_search(settings, args.log_format)
 
     with connect(settings) as conn:
         result = summary_mod.DemoSummary(

@@ -21,6 +21,11 @@ MODELS_BY_LAYER: dict[str, tuple[str, ...]] = {
     "platinum": ("platinum_transaction_embeddings", "platinum_product_recommendations"),
 }
 
+# `workbench embed`'s tables: counted only where they exist (a server with pgvector).
+VECTOR_TABLES: tuple[str, ...] = (
+    "platinum_vectors.product_vectors",
+    "platinum_vectors.transaction_vectors",
+)
 
 # How a user serves the docs after the demo; the README says the same.
 DOCS_SERVE_COMMAND = "make docs"
@@ -64,6 +69,15 @@ def count_rows(conn: psycopg.Connection[Any]) -> dict[str, int]:
             )
             row = conn.execute(query).fetchone()
             counts[f"{schema}.{relation}"] = int(row[0]) if row else 0
+    for table in VECTOR_TABLES:
+        present = conn.execute("select to_regclass(%s) is not null", (table,)).fetchone()
+        if present and present[0]:
+            schema, relation = table.split(".")
+            query = sql.SQL("select count(*) from {}.{}").format(
+                sql.Identifier(schema), sql.Identifier(relation)
+            )
+            row = conn.execute(query).fetchone()
+            counts[table] = int(row[0]) if row else 0
     return counts
 
 

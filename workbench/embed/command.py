@@ -13,7 +13,7 @@ from tqdm import tqdm
 from workbench.config import ConfigError, PostgresSettings
 from workbench.contract import DEFAULT_EMBED_WINDOW_DAYS, EMBED_WINDOW_DAYS_ENV, ExitCode
 from workbench.embed import metrics
-from workbench.embed.provider import EmbedError
+from workbench.embed.provider import EmbedError, VectorsUnavailable
 from workbench.embed.providers import build_embedder
 from workbench.embed.run import DEFAULT_BATCH_SIZE, Progress, embed_platinum
 from workbench.embed.settings import MAX_WINDOW_DAYS, EmbedSettings
@@ -71,10 +71,32 @@ def execute(args: argparse.Namespace) -> int:
             raise ParamError("--batch-size must be at least 1")
         lock_timeout = parse_lock_timeout(args.lock_timeout)
         settings = PostgresSettings.from_env()
-        embed_settings = EmbedSettings.from_env()
     except (ParamError, ConfigError) as exc:
         log.error("invalid_parameters", error=str(exc))
         return int(ExitCode.CONFIGURATION_ERROR)
+    return embed_now(
+        settings,
+        window_days=args.window_days,
+        batch_size=args.batch_size,
+        lock_timeout_seconds=lock_timeout,
+    )
+
+
+def embed_now(
+    settings: PostgresSettings,
+    *,
+    window_days: int | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    lock_timeout_seconds: float,
+    vectors_optional: bool = False,
+) -> int:
+    """One embed pass with its logs and metrics; the exit code it ends with.
+
+    `vectors_optional` is the platinum run's mode: on a server that cannot hold vectors (no
+    pgvector) it says so once and ends 0, where an explicit `workbench embed` ends 3.
+    """
+    try:
+        embed_settings = EmbedSettings.from_env()
     except EmbedError as exc:
         log.error("embed.failed", error=str(exc))
         return int(exc.exit_code)
@@ -85,7 +107,7 @@ def execute(args: argparse.Namespace) -> int:
             reason="wordllama (extra `embed`) is not installed: lexical vectors only",
             hint="pip install 'dbt-workbench[embed]'",
         )
-    window = args.window_days or embed_settings.window_days
+    window = window_days or embed_settings.window_days
     try:
         embedder = build_embedder(embed_settings)
         result = embed_platinum(
@@ -93,10 +115,16 @@ def execute(args: argparse.Namespace) -> int:
             embedder,
             embed_settings.provider,
             window_days=window,
-            lock_timeout_seconds=lock_timeout,
-            batch_size=args.batch_size,
+            lock_timeout_seconds=lock_timeout_seconds,
+            batch_size=batch_size,
             progress=_progress,
         )
+    except VectorsUnavailable as exc:
+        if vectors_optional:
+            log.warning("embed.skipped", reason=str(exc))
+            return int(ExitCode.SUCCESS)
+        log.error("embed.failed", provider=embed_settings.provider, error=str(exc))
+        return int(exc.exit_code)
     except EmbedError as exc:
         log.error("embed.failed", provider=embed_settings.provider, error=str(exc))
         return int(exc.exit_code)

@@ -31,6 +31,13 @@ def configuration_error(message: str) -> EmbedError:
     return EmbedError(message, ExitCode.CONFIGURATION_ERROR)
 
 
+class VectorsUnavailable(EmbedError):
+    """This server cannot hold platinum's vectors (no pgvector, or no right to create it)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, ExitCode.CONFIGURATION_ERROR)
+
+
 def transient_error(message: str, *, retry_after: float | None = None) -> EmbedError:
     """An unreachable or overloaded endpoint: the same run succeeds later (Argo retries)."""
     return EmbedError(message, ExitCode.RUNTIME_ERROR, retry_after=retry_after)
