@@ -39,6 +39,13 @@ class ConsoleReport:
                 total=total, unit="node", desc="dbt build", leave=False, file=self.stream
             )
 
+    @property
+    def shown(self) -> tuple[int, int] | None:
+        """What the bar holds (done, total), or None without a bar."""
+        if self._bar is None:
+            return None
+        return int(self._bar.n), int(self._bar.total or 0)
+
     def node_started(self) -> None:
         if self._tally.node_started() and self._bar is not None:
             self._bar.total = self._tally.total
