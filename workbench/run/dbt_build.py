@@ -14,8 +14,11 @@ from workbench.observability.records import TEST_RESOURCE_TYPES, NodeResult
 from workbench.params import RunParams
 
 NodeCallback = Callable[[NodeResult], None]
-# Called once with the number of nodes dbt is about to execute.
+# Called once with ConcurrencyLine.node_count: the selected nodes without unit tests
+# (see node_count.py for why that is not the whole build).
 StartCallback = Callable[[int], None]
+# Called as dbt starts a node (its NodeStart event); hooks have none.
+NodeStartCallback = Callable[[], None]
 
 
 def build_args(params: RunParams, project_dir: Path) -> list[str]:
@@ -116,6 +119,7 @@ class BuildOutcome:
 class _EventCollector:
     on_node: NodeCallback
     on_start: StartCallback | None = None
+    on_node_start: NodeStartCallback | None = None
     nodes: dict[str, NodeResult] = field(default_factory=dict)
     invocation_id: str | None = None
 
@@ -123,6 +127,9 @@ class _EventCollector:
         self.invocation_id = self.invocation_id or msg.info.invocation_id or None
         if msg.info.name == "ConcurrencyLine" and self.on_start is not None:
             self.on_start(int(msg.data.node_count))
+        elif msg.info.name == "NodeStart" and self.on_node_start is not None:
+            if not msg.data.node_info.unique_id.startswith("operation."):
+                self.on_node_start()
         elif msg.info.name == "NodeFinished":
             node = node_from_event(msg.data)
             self.nodes[node.unique_id] = node
@@ -130,9 +137,12 @@ class _EventCollector:
 
 
 def run_dbt_build(
-    args: Sequence[str], on_node: NodeCallback, on_start: StartCallback | None = None
+    args: Sequence[str],
+    on_node: NodeCallback,
+    on_start: StartCallback | None = None,
+    on_node_start: NodeStartCallback | None = None,
 ) -> BuildOutcome:
-    collector = _EventCollector(on_node, on_start)
+    collector = _EventCollector(on_node, on_start, on_node_start)
     result = invoke(args, callbacks=[collector])
     outcome = BuildOutcome(
         success=bool(result.success),
@@ -149,6 +159,7 @@ def run_dbt_build(
             depends_on = getattr(getattr(entry.node, "depends_on", None), "nodes", None) or []
             outcome.parents[entry.node.unique_id] = tuple(str(uid) for uid in depends_on)
             if entry.node.unique_id not in collector.nodes:
+                # nodes no event reported, and the on-run-start/-end hooks (dbt/task/run.py:1057)
                 node = node_from_run_result(entry)
                 collector.nodes[node.unique_id] = node
                 on_node(node)

@@ -20,9 +20,10 @@ from workbench.exit_codes import classify_build, classify_database_error, is_con
 from workbench.observability.records import InvocationResult, NodeResult
 from workbench.params import RunParams
 from workbench.preparsed import PARTIAL_PARSE_ENV, reuse_blockers
-from workbench.run.console import ConsoleReport
+from workbench.run.console import ConsoleReport, is_hook
 from workbench.run.dbt_build import build_args, retry_args, run_dbt_build
 from workbench.run.lock import LockTimeoutError, layer_locks
+from workbench.run.node_count import count_build_nodes
 from workbench.run.progress import ProgressFile
 from workbench.run.resume import ResumePoint, code_comparison, resumable_results
 from workbench.run.unchanged import UnchangedCheck
@@ -94,20 +95,35 @@ def _build(params: RunParams, project_dir: Path, progress: _Progress) -> None:
     _log_preparsed_reuse(logger, params)
     progress_file = progress.progress_file
     console = progress.console
+    # The progress total is counted with dbt's selection before the build (node_count.py);
+    # only when someone watches it, since it costs a parse. A retry's selection comes from the
+    # failed run's results, which `dbt ls` cannot repeat: it starts from dbt's ConcurrencyLine,
+    # and the total grows with the nodes dbt starts (NodeTally).
+    watched = progress_file is not None or (console is not None and console.progress_bar)
+    counted = None
+    if watched and progress.resume is None:
+        counted = count_build_nodes(params, project_dir)
 
     def on_node(node: NodeResult) -> None:
         if console is not None:
             console.node(node)
         else:
             _log_node(logger, params.layer, node)
-        if progress_file is not None:
+        if progress_file is not None and not is_hook(node):
             progress_file.node_finished()
 
-    def on_start(total: int) -> None:
+    def on_start(dbt_count: int) -> None:
+        total = counted if counted is not None else dbt_count
         if progress_file is not None:
             progress_file.start(total)
         if console is not None:
             console.start(total)
+
+    def on_node_start() -> None:
+        if progress_file is not None:
+            progress_file.node_started()
+        if console is not None:
+            console.node_started()
 
     target = resolve_target_path(None, project_dir, os.environ)
     args = build_args(params, project_dir)
@@ -121,11 +137,7 @@ def _build(params: RunParams, project_dir: Path, progress: _Progress) -> None:
         )
         progress.resume.place_in(target)
         args = retry_args(project_dir)
-    outcome = run_dbt_build(
-        args,
-        on_node,
-        on_start=on_start,
-    )
+    outcome = run_dbt_build(args, on_node, on_start=on_start, on_node_start=on_node_start)
     progress.nodes, progress.dbt_invocation_id = outcome.nodes, outcome.dbt_invocation_id
     progress.folders, progress.parents = outcome.folders, outcome.parents
     progress.exit_code = classify_build(
