@@ -89,7 +89,7 @@ def _go(data: Any) -> str:
 
 # The Drive key: a Secret's key as a file, only when values name the Secret.
 GDRIVE_VOLUME = "gdrive-credentials"
-_GDRIVE_SECRET = ".Values.ingest.gdrive.credentialsSecret"
+_DRIVE_VALUES = ".Values.ingest.gdrive.credentialsSecret"
 
 
 def _pull_volumes(template: Manifest) -> None:
@@ -101,10 +101,8 @@ def _pull_volumes(template: Manifest) -> None:
     drive_volume = {
         "name": GDRIVE_VOLUME,
         "secret": {
-            "secretName": _Expr(f"{_GDRIVE_SECRET}.name"),
-            "items": [
-                {"key": _Expr(f"{_GDRIVE_SECRET}.key"), "path": GDRIVE_CREDENTIALS_FILE_NAME}
-            ],
+            "secretName": _Expr(f"{_DRIVE_VALUES}.name"),
+            "items": [{"key": _Expr(f"{_DRIVE_VALUES}.key"), "path": GDRIVE_CREDENTIALS_FILE_NAME}],
         },
     }
     drive_mount = {
@@ -112,7 +110,7 @@ def _pull_volumes(template: Manifest) -> None:
         "mountPath": GDRIVE_CREDENTIALS_MOUNT_DIR,
         "readOnly": True,
     }
-    configured = f"not (empty {_GDRIVE_SECRET}.name)"
+    configured = f"not (empty {_DRIVE_VALUES}.name)"
     container = template["container"]
     for key, holder, extra in (
         ("volumes", template, drive_volume),
