@@ -320,8 +320,9 @@ def _pull_then_run_dag() -> DAG:
 
     `target` names both tasks and failFast is off, so the DAG (and the Workflow) ends Failed
     when the pull failed even though the build succeeded, but only after the build has run:
-    argo-workflows v4.1.2 dag.go:303-308 (target tasks), 216-243 (a failed target fails the
-    DAG; with failFast it would fail at once, with the build not yet started)."""
+    argo-workflows v4.1.2 dag.go:303-308 (target tasks), 216-243 (every target is looked at; a
+    failed one fails the DAG, and with failFast off one not yet run keeps it Running first).
+    `depends` instead of continueOn: validate.go:1476-1477 refuses continueOn beside it."""
     with DAG(
         name=PULL_RUN_ENTRYPOINT,
         target=f"{PULL_STEP} {RUN_ENTRYPOINT}",

@@ -189,8 +189,8 @@ def _dag_phase(dag: dict[str, Any], phases: dict[str, str]) -> str:
 def test_the_build_runs_whatever_the_pull_did_and_a_failed_pull_fails_the_workflow(
     with_drive: list[dict[str, Any]], pull_phase: str
 ) -> None:
-    """What landed is built even when a source failed; the Workflow still ends Failed (so
-    the failed-run alert fires), and only once the build is over."""
+    """What landed is built even when a source failed; the Workflow still ends Failed (its
+    status says the pull failed), and only once the build is over."""
     dag = _templates(with_drive)[PULL_RUN_ENTRYPOINT]["dag"]
     build = next(t for t in dag["tasks"] if t["name"] == RUN_ENTRYPOINT)
     assert _build_runs(build["depends"], pull_phase)
