@@ -223,6 +223,13 @@ INGEST_SOURCES_MOUNT_DIR = "/etc/workbench/ingest"
 INGEST_SOURCES_FILE_NAME = "sources.yaml"
 GDRIVE_CREDENTIALS_MOUNT_DIR = "/etc/workbench/gdrive"
 GDRIVE_CREDENTIALS_FILE_NAME = "credentials.json"
+INGEST_SOURCES_PATH = f"{INGEST_SOURCES_MOUNT_DIR}/{INGEST_SOURCES_FILE_NAME}"
+GDRIVE_CREDENTIALS_PATH = f"{GDRIVE_CREDENTIALS_MOUNT_DIR}/{GDRIVE_CREDENTIALS_FILE_NAME}"
+# The pull's step (a DAG task and its template) in the Workflow, and the Workflow output its
+# exit code becomes (the most serious of its sources, INGEST_SEVERITY): the Workflow's own
+# EXIT_CODE_OUTPUT stays the dbt build's.
+PULL_STEP = "pull"
+PULL_EXIT_CODE_OUTPUT = "pull_exit_code"
 
 # Which code a run executes, recorded by dbt itself: dbt copies every DBT_ENV_CUSTOM_ENV_<key>
 # variable into its artifacts' metadata.env under <key>, so a failed run's run_results.json

@@ -10,6 +10,9 @@ to YAML, :func:`expand` swaps each marker for ``{{ expression }}``.
   JSON is YAML flow style, so no indentation bookkeeping is needed).
 - :func:`text` stands for text inside a larger string; the renderer double-quotes such
   strings, so its expression must print plain text without quotes or backslashes.
+- :func:`when` is a mapping *key* whose value (a mapping) is spliced into the parent mapping
+  only when its condition holds: ``{{- if condition }}`` ... ``{{- end }}`` around its lines,
+  which render to nothing at all otherwise.
 """
 
 from __future__ import annotations
@@ -43,6 +46,27 @@ def text(expression: str) -> str:
     return _encode(expression)
 
 
+_WHEN_PREFIX = "HELMIFx"
+_WHEN = re.compile(
+    r"^(?P<indent> *)" + _WHEN_PREFIX + r"(?P<token>[A-Z2-7]+)" + _SUFFIX + r":\n"
+    r"(?P<body>(?:(?P=indent)  .*\n)+)",
+    re.MULTILINE,
+)
+
+
+def when(condition: str) -> str:
+    """A key whose mapping joins its parent only when the Helm condition holds."""
+    return _WHEN_PREFIX + _encode(condition).removeprefix(_PREFIX)
+
+
+def _expand_when(match: re.Match[str]) -> str:
+    indent = match.group("indent")
+    lines = match.group("body").splitlines(keepends=True)
+    body = "".join(indent + line[len(indent) + 2 :] for line in lines)
+    condition = _decode(match.group("token"))
+    return "{{- if " + condition + " }}\n" + body + "{{- end }}\n"
+
+
 def contains_marker(candidate: str) -> bool:
     return _MARKER.search(candidate) is not None
 
@@ -52,7 +76,11 @@ def is_whole_marker(candidate: str) -> bool:
 
 
 def expand(document: str) -> str:
-    """Replace every marker with its Helm action ``{{ expression }}``."""
+    """Replace every marker with its Helm action ``{{ expression }}``, every :func:`when` key
+    with its Helm ``if`` block."""
+    document = _WHEN.sub(_expand_when, document)
+    if _WHEN_PREFIX in document:
+        raise ValueError("a conditional key (helm.when) must hold a non-empty mapping")
     return _MARKER.sub(lambda match: "{{ " + _decode(match.group(1)) + " }}", document)
 
 

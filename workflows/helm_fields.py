@@ -10,9 +10,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from workbench.contract import BUSINESS_TIMEZONE
+from workbench.contract import (
+    BUSINESS_TIMEZONE,
+    GDRIVE_CREDENTIALS_FILE_NAME,
+    GDRIVE_CREDENTIALS_MOUNT_DIR,
+    PULL_STEP,
+)
 from workflows import helm
-from workflows.layers import Job
+from workflows.layers import PULL_RUN_ENTRYPOINT, Job
 
 Manifest = dict[str, Any]
 
@@ -48,6 +53,10 @@ def workflow_template(manifest: Manifest) -> Manifest:
     spec["imagePullSecrets"] = helm.value("toJson .Values.imagePullSecrets")
     for template in spec["templates"]:
         _artifacts_only_with_a_repository(template)
+        if "container" not in template:
+            continue  # the pull-then-run DAG: its tasks run the pod templates below
+        if template["name"] == PULL_STEP:
+            _pull_volumes(template)
         container = template["container"]
         container["imagePullPolicy"] = helm.value(".Values.image.pullPolicy | quote")
         container["resources"] = helm.value("toJson .Values.resources")
@@ -57,6 +66,59 @@ def workflow_template(manifest: Manifest) -> Manifest:
                 'include "dbt-workbench.docsArgs" . | fromYamlArray | toJson'
             )
     return manifest
+
+
+class _Expr(str):
+    """A Go template expression inside :func:`_go` data, printed as is."""
+
+
+def _go(data: Any) -> str:
+    """Data as a Go template expression building it (sprig dict/list), so that Helm values
+    can sit inside: toJson prints it back as the same JSON."""
+    if isinstance(data, _Expr):
+        return f"({data})"
+    if isinstance(data, bool | int | str):
+        return json.dumps(data)
+    if isinstance(data, dict):
+        pairs = " ".join(f"{json.dumps(key)} {_go(value)}" for key, value in data.items())
+        return f"(dict {pairs})"
+    if isinstance(data, list):
+        return "(list " + " ".join(_go(item) for item in data) + ")" if data else "(list)"
+    raise TypeError(f"no Go template form for {data!r}")
+
+
+# The Drive key: a Secret's key as a file, only when values name the Secret.
+GDRIVE_VOLUME = "gdrive-credentials"
+_DRIVE_VALUES = ".Values.ingest.gdrive.credentialsSecret"
+
+
+def _pull_volumes(template: Manifest) -> None:
+    """The pull's sources ConfigMap is the release's; the Drive key Secret is mounted only
+    when `ingest.gdrive.credentialsSecret.name` is set."""
+    for volume in template["volumes"]:
+        if "configMap" in volume:
+            volume["configMap"]["name"] = _Expr(f'printf "%s-ingest-sources" ({helm.FULLNAME})')
+    drive_volume = {
+        "name": GDRIVE_VOLUME,
+        "secret": {
+            "secretName": _Expr(f"{_DRIVE_VALUES}.name"),
+            "items": [{"key": _Expr(f"{_DRIVE_VALUES}.key"), "path": GDRIVE_CREDENTIALS_FILE_NAME}],
+        },
+    }
+    drive_mount = {
+        "name": GDRIVE_VOLUME,
+        "mountPath": GDRIVE_CREDENTIALS_MOUNT_DIR,
+        "readOnly": True,
+    }
+    configured = f"not (empty {_DRIVE_VALUES}.name)"
+    container = template["container"]
+    for key, holder, extra in (
+        ("volumes", template, drive_volume),
+        ("volumeMounts", container, drive_mount),
+    ):
+        holder[key] = helm.value(
+            f"concat {_go(holder[key])} (ternary {_go([extra])} (list) ({configured})) | toJson"
+        )
 
 
 def _artifacts_only_with_a_repository(template: Manifest) -> None:
@@ -91,4 +153,9 @@ def cron_workflow(manifest: Manifest, job: Job) -> Manifest:
         "labels": _selector_labels("dbt-run", {"dbt-workbench/job": job.name})
     }
     spec["workflowSpec"]["workflowTemplateRef"]["name"] = helm.fullname_value()
+    if job.pulls_first:
+        # Only with pulls configured: without, the CronWorkflow renders as it always did.
+        spec["workflowSpec"][helm.when("not (empty .Values.ingest.pulls)")] = {
+            "entrypoint": PULL_RUN_ENTRYPOINT
+        }
     return manifest

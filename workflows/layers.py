@@ -15,6 +15,13 @@ from workbench.contract import BUSINESS_TIMEZONE, LAYER_LOCKS
 OFF_SCHEDULE_FAILURES = 3
 RUN_ENTRYPOINT = "dbt-run"
 DOCS_ENTRYPOINT = "docs-publish"
+# The daily bronze run when the chart's values configure pulls (`ingest.pulls`): a DAG whose
+# pull step (`workbench ingest --sources`) runs first, then the layer's dbt-run whatever the
+# pull's outcome (workflows.template).
+PULL_RUN_ENTRYPOINT = "pull-then-run"
+# One pull step's time and retry budget (exit 2 retried within it, as every template's).
+PULL_TIMEOUT_SECONDS = 30 * 60
+PULL_RETRY_LIMIT = 2
 
 HOUR = 3600
 DAY = 24 * HOUR
@@ -40,6 +47,8 @@ class Job:
     retry_limit: int  # retries of exit code 2 (runtime errors); exit 1 is never retried
     full_refresh: bool = False
     entrypoint: str = RUN_ENTRYPOINT
+    # Runs the chart's configured pulls first (PULL_RUN_ENTRYPOINT) when there are any.
+    pulls_first: bool = False
     timezone: str = BUSINESS_TIMEZONE
 
     @property
@@ -56,19 +65,26 @@ class Job:
 
     @property
     def stale_after_seconds(self) -> int:
-        """No success for one interval, one full run time and the longest scheduled job it can
-        queue behind, plus 15 min grace = stale. A run that also rebuilds this layer counts
+        """No success for one interval, one full hold (the pull, when the job pulls first, and
+        the build) and the longest scheduled job it can queue behind, plus 15 min grace =
+        stale. A run that also rebuilds this layer counts
         as its success (`fresh_from`), so a chain of such blockers adds no more than one."""
-        return self.interval_seconds + self.timeout_seconds + self.longest_blocker_seconds + 15 * 60
+        return self.interval_seconds + self.held_seconds + self.longest_blocker_seconds + 15 * 60
+
+    @property
+    def held_seconds(self) -> int:
+        """The longest a scheduled run holds its layers' mutexes (workflow-level, so the pull
+        before the build holds them too): the pull's budget and the build's."""
+        return (PULL_TIMEOUT_SECONDS if self.pulls_first else 0) + self.timeout_seconds
 
     @property
     def longest_blocker_seconds(self) -> int:
-        """The longest timeout of another scheduled layer job sharing one of this job's locks:
+        """The longest hold of another scheduled layer job sharing one of this job's locks:
         while it runs, this layer's run queues on the mutex and its cron ticks are skipped."""
         own = set(LAYER_LOCKS[self.layer])
         return max(
             (
-                other.timeout_seconds
+                other.held_seconds
                 for other in scheduled_jobs()
                 if other != self
                 and other.entrypoint == RUN_ENTRYPOINT
@@ -95,6 +111,7 @@ JOBS: tuple[Job, ...] = (
         interval_seconds=DAY,
         timeout_seconds=2 * HOUR,
         retry_limit=3,
+        pulls_first=True,
     ),
     Job(
         name="silver",

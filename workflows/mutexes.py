@@ -24,7 +24,7 @@ from hera.workflows.models import Mutex, Synchronization
 
 from workbench.contract import DOCS_LOCK, LAYER_LOCKS, LOCK_ORDER
 from workflows import helm
-from workflows.layers import DOCS_ENTRYPOINT, RUN_ENTRYPOINT
+from workflows.layers import DOCS_ENTRYPOINT, PULL_RUN_ENTRYPOINT, RUN_ENTRYPOINT
 
 PREFIX_TEXT = helm.text(helm.FULLNAME)
 FREE_INFIX = "-free-for-"
@@ -47,11 +47,14 @@ def _named_if(condition: str, lock: str) -> str:
 
 
 def touches(lock: str) -> str:
-    """expr-lang condition: this run of the dbt-run entrypoint holds `lock`."""
+    """expr-lang condition: this layer run (dbt-run, or the pull then dbt-run) holds `lock`.
+    The pull-then-run Workflow holds its layer's locks while it pulls too: workflow-level
+    mutexes are taken for the whole Workflow. `workbench ingest` needs none of them (its own
+    per-file advisory locks exclude a concurrent landing of the same file)."""
     layers = [layer for layer, locks in LAYER_LOCKS.items() if lock in locks]
     custom = "workflow.parameters.select != '' or workflow.parameters.exclude != ''"
     return (
-        f"workflow.mainEntrypoint == '{RUN_ENTRYPOINT}' and "
+        f"workflow.mainEntrypoint in {_quoted([RUN_ENTRYPOINT, PULL_RUN_ENTRYPOINT])} and "
         f"(workflow.parameters.layer in {_quoted(layers)} or {custom})"
     )
 

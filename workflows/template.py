@@ -8,7 +8,9 @@ Fields that differ per environment are Helm markers (see :mod:`workflows.helm`).
 from __future__ import annotations
 
 from hera.workflows import (
+    DAG,
     Artifact,
+    ConfigMapVolume,
     Container,
     EmptyDirVolume,
     Env,
@@ -16,10 +18,12 @@ from hera.workflows import (
     NoneArchiveStrategy,
     Parameter,
     SecretEnvFrom,
+    Task,
     WorkflowTemplate,
 )
 from hera.workflows.models import (
     Capabilities,
+    KeyToPath,
     PodGC,
     PodSecurityContext,
     Quantity,
@@ -33,10 +37,19 @@ from workbench.contract import (
     BOOLEAN_CHOICES,
     DBT_METADATA_ENV_PREFIX,
     EXIT_CODE_OUTPUT,
+    GDRIVE_API_URL_ENV,
+    GDRIVE_CREDENTIALS_PATH,
+    GOOGLE_CREDENTIALS_ENV,
     IMAGE_METADATA_KEY,
+    INGEST_MAX_ERROR_SHARE_ENV,
+    INGEST_SOURCES_FILE_NAME,
+    INGEST_SOURCES_MOUNT_DIR,
+    INGEST_SOURCES_PATH,
     LAYERS,
     OUTPUT_NAMES,
     OUTPUTS_DIR_ENV,
+    PULL_EXIT_CODE_OUTPUT,
+    PULL_STEP,
     RUN_PARAMETER_OPTIONS,
 )
 from workflows import helm
@@ -45,6 +58,9 @@ from workflows.layers import (
     DEFAULT_LAYER,
     DOCS_ENTRYPOINT,
     ON_DEMAND_TIMEOUT_SECONDS,
+    PULL_RETRY_LIMIT,
+    PULL_RUN_ENTRYPOINT,
+    PULL_TIMEOUT_SECONDS,
     RUN_ENTRYPOINT,
     SECONDS_AFTER_FAILURE,
     SECONDS_AFTER_SUCCESS,
@@ -231,6 +247,100 @@ def _docs_publish_container() -> Container:
     )
 
 
+# The pull's sources file: the chart's ConfigMap (templates/ingest-sources.yaml), which exists
+# only when values configure pulls. Optional, so a pull started without it (`--entrypoint
+# pull-then-run` on a release with no pulls) exits 3 on the missing file instead of hanging in
+# ContainerCreating; the Drive key's Secret volume is added by workflows.helm_fields.
+INGEST_SOURCES_VOLUME = "ingest-sources"
+PULL_EXIT_CODE_DESCRIPTION = (
+    "The pull's exit code, the most serious of its sources' (3 configuration > 1 data failure"
+    " > 2 transient > 0 ok): which sources failed is in the step's ingest.source log events"
+    " and the workbench_ingest_* metrics by source."
+)
+# Argo's `depends`: the build runs once the pull is over, whatever its outcome (dag.go
+# evaluateDependsLogic); `||`, not `or`, which ancestry.go's task-name regex would read as a
+# task name.
+PULL_OVER = " || ".join(f"{PULL_STEP}.{result}" for result in ("Succeeded", "Failed", "Errored"))
+
+
+def _pull_container() -> Container:
+    """`workbench ingest --sources <the ConfigMap's file>`: every configured source, each
+    reported on its own; the exit code is the most serious of theirs."""
+    return Container(
+        name=PULL_STEP,
+        image=helm.value('include "dbt-workbench.image" . | quote'),
+        image_pull_policy="IfNotPresent",  # replaced by values, see workflows.helm_fields
+        command=RUNTIME_COMMAND,
+        args=["ingest", "--sources", INGEST_SOURCES_PATH],
+        env=[
+            *_environment(),
+            Env(name=OUTPUTS_DIR_ENV, value=OUTPUTS_DIR),
+            # The key file exists only with ingest.gdrive.credentialsSecret (helm_fields); the
+            # chart refuses a gdrive:// pull without it, so nothing reads a missing file.
+            Env(name=GOOGLE_CREDENTIALS_ENV, value=GDRIVE_CREDENTIALS_PATH),
+            # Empty = the runtime's default (the runtime strips and falls back).
+            Env(name=GDRIVE_API_URL_ENV, value=helm.value(".Values.ingest.gdrive.apiUrl | quote")),
+            Env(
+                name=INGEST_MAX_ERROR_SHARE_ENV,
+                value=helm.value(".Values.ingest.maxErrorShare | toString | quote"),
+            ),
+        ],
+        # PostgreSQL, and the AWS keys for s3:// sources (optional: IRSA otherwise).
+        env_from=[_postgres_secret(), _aws_secret()],
+        security_context=_restricted_container_context(),
+        volumes=[
+            EmptyDirVolume(name="tmp", mount_path="/tmp", size_limit=Quantity("1Gi")),  # noqa: S108
+            EmptyDirVolume(name="outputs", mount_path=OUTPUTS_DIR, size_limit=Quantity("1Mi")),
+            # The ConfigMap's name is the release's: set by workflows.helm_fields.
+            ConfigMapVolume(
+                name=INGEST_SOURCES_VOLUME,
+                mount_path=INGEST_SOURCES_MOUNT_DIR,
+                read_only=True,
+                optional=True,
+                items=[KeyToPath(key=INGEST_SOURCES_FILE_NAME, path=INGEST_SOURCES_FILE_NAME)],
+            ),
+        ],
+        outputs=[
+            Parameter(
+                name=EXIT_CODE_OUTPUT,
+                description=PULL_EXIT_CODE_DESCRIPTION,
+                global_name=PULL_EXIT_CODE_OUTPUT,
+                value_from=ValueFrom(
+                    path=f"{OUTPUTS_DIR}/{EXIT_CODE_OUTPUT}", default=OUTPUT_DEFAULT
+                ),
+            )
+        ],
+        active_deadline_seconds=PULL_TIMEOUT_SECONDS,
+        retry_strategy=retry_strategy(PULL_RETRY_LIMIT, PULL_TIMEOUT_SECONDS),
+    )
+
+
+def _pull_then_run_dag() -> DAG:
+    """The pull, then the layer's dbt-run whatever the pull did: what landed is built.
+
+    `target` names both tasks and failFast is off, so the DAG (and the Workflow) ends Failed
+    when the pull failed even though the build succeeded, but only after the build has run:
+    argo-workflows v4.1.2 dag.go:303-308 (target tasks), 216-243 (every target is looked at; a
+    failed one fails the DAG, and with failFast off one not yet run keeps it Running first).
+    `depends` instead of continueOn: validate.go:1476-1477 refuses continueOn beside it."""
+    with DAG(
+        name=PULL_RUN_ENTRYPOINT,
+        target=f"{PULL_STEP} {RUN_ENTRYPOINT}",
+        fail_fast=False,
+    ) as dag:
+        Task(name=PULL_STEP, template=PULL_STEP)
+        Task(
+            name=RUN_ENTRYPOINT,
+            template=RUN_ENTRYPOINT,
+            depends=PULL_OVER,
+            arguments=[
+                Parameter(name=name, value=f"{{{{workflow.parameters.{name}}}}}")
+                for name in RUN_PARAMETER_OPTIONS
+            ],
+        )
+    return dag
+
+
 def build_workflow_template() -> WorkflowTemplate:
     with WorkflowTemplate(
         name=TEMPLATE_NAME_PLACEHOLDER,
@@ -292,4 +402,6 @@ def build_workflow_template() -> WorkflowTemplate:
     ) as template:
         _dbt_run_container()
         _docs_publish_container()
+        _pull_container()
+        _pull_then_run_dag()
     return template

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,9 +80,35 @@ class Run:
 def resolve(workflow_spec: dict[str, Any], template: dict[str, Any]) -> Run:
     """The run a Workflow with `workflow_spec` (a workflowTemplateRef) makes of `template`."""
     spec = join_spec(workflow_spec, template["spec"])
-    entrypoint = spec["entrypoint"]
-    (entry,) = [t for t in spec["templates"] if t["name"] == entrypoint]
     arguments = {p["name"]: p["value"] for p in spec["arguments"]["parameters"]}
+    return _resolve_pod(spec, spec["entrypoint"], arguments)
+
+
+def resolve_steps(workflow_spec: dict[str, Any], template: dict[str, Any]) -> list[Run]:
+    """Every pod template the Workflow runs: the entrypoint's, or each task's of an entry DAG
+    with the task's arguments, `{{workflow.parameters.*}}` substituted from the Workflow's
+    (dag.go executeDAGTask -> executeTemplate with the task's arguments, ProcessArgs)."""
+    spec = join_spec(workflow_spec, template["spec"])
+    arguments = {p["name"]: p["value"] for p in spec["arguments"]["parameters"]}
+    (entry,) = [t for t in spec["templates"] if t["name"] == spec["entrypoint"]]
+    if "dag" not in entry:
+        return [_resolve_pod(spec, spec["entrypoint"], arguments)]
+    runs = []
+    for task in entry["dag"]["tasks"]:
+        task_arguments = {
+            p["name"]: re.sub(
+                r"\{\{workflow\.parameters\.([a-z_]+)\}\}",
+                lambda m: arguments[m.group(1)],
+                p["value"],
+            )
+            for p in task.get("arguments", {}).get("parameters", [])
+        }
+        runs.append(_resolve_pod(spec, task["template"], task_arguments))
+    return runs
+
+
+def _resolve_pod(spec: dict[str, Any], entrypoint: str, arguments: dict[str, str]) -> Run:
+    (entry,) = [t for t in spec["templates"] if t["name"] == entrypoint]
     declared = entry.get("inputs", {}).get("parameters", [])
     inputs = {p["name"]: arguments[p["name"]] for p in declared}
     scope = {f"inputs.parameters.{name}": value for name, value in inputs.items()}

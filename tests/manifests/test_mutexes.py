@@ -59,6 +59,8 @@ RUNS = [
     (layers.RUN_ENTRYPOINT, {"layer": "bronze", "exclude": "bronze_products"}),
     (layers.RUN_ENTRYPOINT, {"layer": "maintenance", "select": "gold_x"}),
     (layers.DOCS_ENTRYPOINT, {}),
+    # The daily bronze run with pulls: it holds bronze's mutex (pull included).
+    (layers.PULL_RUN_ENTRYPOINT, {"layer": "bronze"}),
 ]
 
 

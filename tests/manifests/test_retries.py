@@ -19,9 +19,9 @@ import pytest
 
 from tests.manifests import chart
 from tests.manifests.argo_retry import ERROR, FAILED, Attempt, decide, parse_duration, settle
-from tests.manifests.argo_run import resolve
-from workbench.contract import FINAL_EXIT_CODES, ExitCode
-from workflows.layers import JOBS, Job
+from tests.manifests.argo_run import resolve_steps
+from workbench.contract import FINAL_EXIT_CODES, PULL_STEP, ExitCode
+from workflows.layers import JOBS, PULL_RETRY_LIMIT, PULL_TIMEOUT_SECONDS, Job
 
 T0 = datetime(2026, 11, 29, 19, 0, tzinfo=UTC)  # 03:00 in Asia/Manila
 
@@ -35,9 +35,10 @@ def _strategies(docs: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any
     for cron in chart.by_kind(docs, "CronWorkflow"):
         specs[cron["metadata"]["name"]] = cron["spec"]["workflowSpec"]
     for name, spec in specs.items():
-        run = resolve(spec, template)
-        assert run.retry_strategy is not None, name
-        yield name, run.retry_strategy, run.job_seconds()
+        for run in resolve_steps(spec, template):
+            step = name if run.entrypoint != PULL_STEP else f"{name}/{PULL_STEP}"
+            assert run.retry_strategy is not None, step
+            yield step, run.retry_strategy, run.job_seconds()
 
 
 def _job(name: str) -> Job:
@@ -158,7 +159,10 @@ def test_backoff_is_bounded_by_each_jobs_timeout(all_crons_docs: list[dict[str, 
     crons = {name: (s, d) for name, s, d in _strategies(all_crons_docs)}
     checked = 0
     for name, (strategy, deadline_seconds) in crons.items():
-        if name == "wb-dbt-workbench":  # the template's default layer
+        if name.endswith(f"/{PULL_STEP}"):  # the pull before bronze: its own budget
+            job_timeout, limit = PULL_TIMEOUT_SECONDS, PULL_RETRY_LIMIT
+            assert deadline_seconds == job_timeout
+        elif name == "wb-dbt-workbench":  # the template's default layer
             job = _job("-silver")
             job_timeout, limit = job.timeout_seconds, job.retry_limit
             assert deadline_seconds == job_timeout

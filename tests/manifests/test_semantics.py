@@ -11,7 +11,7 @@ import yaml
 
 from tests.manifests import chart
 from workbench import params
-from workbench.contract import LAYERS
+from workbench.contract import INGEST_SOURCES_MOUNT_DIR, LAYERS, PULL_STEP
 from workflows.cron import build_cron_workflow
 from workflows.layers import DOCS_ENTRYPOINT, JOBS, RUN_ENTRYPOINT, scheduled_jobs
 from workflows.template import OUTPUTS_DIR, build_workflow_template
@@ -238,13 +238,19 @@ def test_every_pod_runs_restricted(rendered_scenarios: dict[str, list[dict[str, 
 
 
 def test_writable_paths_are_emptydirs(default_docs: list[dict[str, Any]]) -> None:
-    for template in _template(default_docs)["spec"]["templates"]:
+    """Every writable mount is an emptyDir; the pull's sources file is a read-only mount."""
+    pods = [t for t in _template(default_docs)["spec"]["templates"] if "container" in t]
+    assert {t["name"] for t in pods} == {RUN_ENTRYPOINT, DOCS_ENTRYPOINT, PULL_STEP}
+    for template in pods:
         volumes = {v["name"]: v for v in template["volumes"]}
-        mounts = {m["mountPath"]: m["name"] for m in template["container"]["volumeMounts"]}
-        scratch = {"/work/target", "/work/logs", "/tmp"}  # noqa: S108
-        outputs = {OUTPUTS_DIR} if template["name"] == RUN_ENTRYPOINT else set()
-        assert set(mounts) == scratch | outputs
+        all_mounts = template["container"]["volumeMounts"]
+        mounts = {m["mountPath"]: m["name"] for m in all_mounts if not m.get("readOnly")}
+        read_only = {m["mountPath"] for m in all_mounts if m.get("readOnly")}
+        dbt = {"/work/target", "/work/logs"} if template["name"] != PULL_STEP else set()
+        outputs = {OUTPUTS_DIR} if template["name"] != DOCS_ENTRYPOINT else set()
+        assert set(mounts) == {"/tmp"} | dbt | outputs  # noqa: S108
         assert all("emptyDir" in volumes[name] for name in mounts.values())
+        assert read_only == ({INGEST_SOURCES_MOUNT_DIR} if template["name"] == PULL_STEP else set())
 
 
 CREDENTIAL_PATTERNS = [
@@ -310,7 +316,7 @@ def test_argo_expressions_survive_helm_byte_for_byte(
     for path, expression in expressions:
         assert _at(rendered, path) == expression, path
     mutex = "/spec/synchronization/mutexes/1/name"
-    assert _at(rendered, mutex).startswith("wb-dbt-workbench-{{=(workflow.mainEntrypoint == ")
+    assert _at(rendered, mutex).startswith("wb-dbt-workbench-{{=(workflow.mainEntrypoint in [")
     for job in scheduled_jobs():
         cron_built = build_cron_workflow(job).to_dict()
         for path, expression in _argo_expressions(cron_built):

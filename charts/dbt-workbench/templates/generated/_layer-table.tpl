@@ -12,7 +12,7 @@
 - name: bronze
   valuesKey: bronze
   layer: bronze
-  staleAfterSeconds: 116100
+  staleAfterSeconds: 117900
   freshFrom:
   - bronze
   - all
