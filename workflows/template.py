@@ -17,6 +17,7 @@ from hera.workflows import (
     FieldEnv,
     NoneArchiveStrategy,
     Parameter,
+    SecretEnv,
     SecretEnvFrom,
     Task,
     WorkflowTemplate,
@@ -36,6 +37,12 @@ from hera.workflows.models import (
 from workbench.contract import (
     BOOLEAN_CHOICES,
     DBT_METADATA_ENV_PREFIX,
+    EMBED_API_KEY_ENV,
+    EMBED_DIMENSIONS_ENV,
+    EMBED_MODEL_ENV,
+    EMBED_PROVIDER_ENV,
+    EMBED_URL_ENV,
+    EMBED_WINDOW_DAYS_ENV,
     EXIT_CODE_OUTPUT,
     GDRIVE_API_URL_ENV,
     GDRIVE_CREDENTIALS_PATH,
@@ -192,6 +199,33 @@ def _aws_secret() -> SecretEnvFrom:
     return SecretEnvFrom(name=helm.value(".Values.docs.awsSecret | quote"), optional=True)
 
 
+# What `workbench embed` reads after a platinum or all build: values key -> variable. Empty
+# values keep the runtime's defaults (it strips and falls back); docs/embeddings.md.
+EMBED_VALUES: dict[str, str] = {
+    "provider": EMBED_PROVIDER_ENV,
+    "url": EMBED_URL_ENV,
+    "model": EMBED_MODEL_ENV,
+    "dimensions": EMBED_DIMENSIONS_ENV,
+    "windowDays": EMBED_WINDOW_DAYS_ENV,
+}
+
+
+def _embed_environment() -> list[Env | SecretEnv]:
+    return [
+        *(
+            Env(name=env, value=helm.value(f".Values.embed.{key} | toString | quote"))
+            for key, env in EMBED_VALUES.items()
+        ),
+        # Optional: no Secret (the in-package model, the hashing baseline) is no key.
+        SecretEnv(
+            name=EMBED_API_KEY_ENV,
+            secret_name=helm.value(".Values.embed.apiKeySecret.name | quote"),
+            secret_key=helm.value(".Values.embed.apiKeySecret.key | quote"),
+            optional=True,
+        ),
+    ]
+
+
 def _dbt_run_container() -> Container:
     return Container(
         name=RUN_ENTRYPOINT,
@@ -216,6 +250,7 @@ def _dbt_run_container() -> Container:
                 value=helm.value('include "dbt-workbench.runArtifactsUrl" . | quote'),
             ),
             Env(name=OUTPUTS_DIR_ENV, value=OUTPUTS_DIR),
+            *_embed_environment(),
         ],
         env_from=[_postgres_secret(), _aws_secret()],
         security_context=_restricted_container_context(),

@@ -20,6 +20,8 @@ from workbench.embed import wordllama_model
 from workbench.embed.provider import configuration_error
 
 MAX_WINDOW_DAYS = 3660
+# The most dimensions a provider may be asked for (WORKBENCH_EMBED_DIMENSIONS).
+MAX_DIMENSIONS = 16_000
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class EmbedSettings:
         return cls(
             provider=provider,
             model=model,
-            dimensions=_positive(env, EMBED_DIMENSIONS_ENV, 16_000),
+            dimensions=_positive(env, EMBED_DIMENSIONS_ENV, MAX_DIMENSIONS),
             url=url,
             api_key=env.get(EMBED_API_KEY_ENV, ""),
             window_days=_positive(env, EMBED_WINDOW_DAYS_ENV, MAX_WINDOW_DAYS)
