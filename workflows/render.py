@@ -17,7 +17,7 @@ import yaml
 from workbench.contract import LAYERS, ExitCode
 from workflows import helm, helm_fields
 from workflows.cron import build_cron_workflow
-from workflows.layers import DOCS_ENTRYPOINT, Job, scheduled_jobs
+from workflows.layers import DOCS_ENTRYPOINT, PULL_TIMEOUT_SECONDS, Job, scheduled_jobs
 from workflows.template import build_workflow_template
 
 GENERATED_DIR = "generated"
@@ -54,7 +54,7 @@ def _wrap(condition: str, body: str) -> str:
 
 
 def _layer_table_tpl() -> str:
-    """The layer table as chart data: layer choices, staleness alerts, exit codes."""
+    """The layer table as chart data: layer choices, staleness and pull alerts, exit codes."""
     rows = [
         {
             "name": job.name,
@@ -62,6 +62,9 @@ def _layer_table_tpl() -> str:
             "layer": job.layer,
             "staleAfterSeconds": job.stale_after_seconds,
             "freshFrom": list(job.fresh_from),
+            # The pull step's deadline and retry window, for the job that pulls first: a
+            # source still failing transiently after it is this run's lost pull.
+            **({"pullTimeoutSeconds": PULL_TIMEOUT_SECONDS} if job.pulls_first else {}),
         }
         for job in scheduled_jobs()
         if job.entrypoint != DOCS_ENTRYPOINT

@@ -12,7 +12,8 @@ import yaml
 from tests import prerequisites
 from tests.manifests import chart
 from workbench.contract import ExitCode
-from workflows.layers import DOCS_ENTRYPOINT, scheduled_jobs
+from workbench.observability.ingest_metrics import SourceOutcome, build_ingest_registry
+from workflows.layers import DOCS_ENTRYPOINT, PULL_TIMEOUT_SECONDS, scheduled_jobs
 
 # The runtime's contract is the one definition; the rules are rendered from its mirror.
 OK, FAILED, TRANSIENT, CONFIG = (
@@ -337,8 +338,198 @@ def _duration_cases() -> list[dict[str, Any]]:
     ]
 
 
+# ci/everything-on-values.yaml pulls these two sources; the bronze job pulls them.
+DRIVE = SourceOutcome("gdrive://1AbCdEfGhIjKlMnOpQrStUvWxYz012345", "transactions", OK)
+BUCKET = SourceOutcome("s3://scout-retail-dbt-docs/landing/products-*.csv", "products", OK)
+INGEST_CODE = "dbt_workbench_ingest_source_exit_code"
+INGEST_LAST = "dbt_workbench_ingest_last_timestamp_seconds"
+(BRONZE,) = [job for job in scheduled_jobs() if job.pulls_first]
+PULL_STALE_SECONDS = BRONZE.stale_after_seconds
+
+
+def _pushed(name: str, source: SourceOutcome, values: str) -> dict[str, str]:
+    """A series of `name` labelled as `workbench ingest --sources` pushes it: the labels of the
+    runtime's own registry plus the grouping key (job, ingest="sources")."""
+    registry = build_ingest_registry([source], 0.0)
+    (labels,) = [s.labels for f in registry.collect() for s in f.samples if s.name == name]
+    return _series(name, {"ingest": "sources", **labels}, values)
+
+
+def _source_alert(source: SourceOutcome, severity: str, summary: str, description: str) -> dict:
+    labels = {"uri": source.uri, "entity": source.entity, "severity": severity}
+    return _alert(labels, summary, description.format(uri=source.uri, entity=source.entity))
+
+
+def _ingest_failed(source: SourceOutcome) -> dict[str, Any]:
+    return _source_alert(
+        source,
+        "critical",
+        f"dbt Workbench pull of {source.uri} ({source.entity}) has garbage files",
+        f"The last scheduled pull of {{uri}} (entity {{entity}}) exited {FAILED}: at least one "
+        "file was garbage (more unparseable lines than ingest.maxErrorShare allows, or no record "
+        "at all); its other files landed and bronze was built with them. Never retried. "
+        'dbt_workbench_ingest_source_files{{outcome="failed"}} counts the files, the pull '
+        "node's ingest.source event (argo logs) names them, the bad lines are in "
+        "raw.ingest_errors: get a corrected file from whoever drops them.",
+    )
+
+
+def _ingest_misconfigured(source: SourceOutcome) -> dict[str, Any]:
+    return _source_alert(
+        source,
+        "critical",
+        f"dbt Workbench pull of {source.uri} ({source.entity}) is misconfigured",
+        f"The last scheduled pull of {{uri}} (entity {{entity}}) exited {CONFIG}: a "
+        "configuration error, never retried, so nothing of this source landed. Usually the "
+        "Drive key Secret (ingest.gdrive.credentialsSecret) is missing or refused, the Drive "
+        "folder is no longer shared with the service account (404), or the bucket or URI is "
+        "wrong or not readable. The pull node's ingest.source event (argo logs) names the "
+        "cause; fix the Secret, the sharing or ingest.pulls.",
+    )
+
+
+def _ingest_unavailable(source: SourceOutcome) -> dict[str, Any]:
+    return _source_alert(
+        source,
+        "warning",
+        f"dbt Workbench pull of {source.uri} ({source.entity}) keeps failing transiently",
+        f"The scheduled pull of {{uri}} (entity {{entity}}) has exited {TRANSIENT} (transient: "
+        f"the source unreachable, rate limits, server errors) for more than "
+        f"{PULL_TIMEOUT_SECONDS} seconds, the pull step's whole retry window, so none of its "
+        "files landed in this run. Check the source's availability and the pull's egress "
+        "(networkPolicy); once it is back, rerun with argo submit --from "
+        "cronwf/wb-dbt-workbench-bronze or wait for the next run.",
+    )
+
+
+def _ingest_stale(source: SourceOutcome) -> dict[str, Any]:
+    return _alert(
+        {"uri": source.uri, "entity": source.entity, "severity": "warning", "schedule": "bronze"},
+        f"dbt Workbench has not pulled {source.uri} ({source.entity}) for over 32h45m0s",
+        f"No pull of {source.uri} (entity {source.entity}) pushed an outcome for more than "
+        f"{PULL_STALE_SECONDS} seconds (CronWorkflow wb-dbt-workbench-bronze): the pull step "
+        "did not run, ran out of time or died before pushing, or the sources file was refused "
+        f"(exit {CONFIG}, which pushes nothing). Check the CronWorkflow is not suspended and "
+        "the pull node of its last Workflows in the Argo UI.",
+    )
+
+
+def _ingest_never_pulled(source: SourceOutcome) -> dict[str, Any]:
+    return _alert(
+        # absent() keeps the selector's equality labels.
+        {
+            "job": "dbt-workbench",
+            "ingest": "sources",
+            "uri": source.uri,
+            "entity": source.entity,
+            "severity": "warning",
+            "schedule": "bronze",
+        },
+        f"dbt Workbench has no recorded pull of {source.uri} ({source.entity}) for over 32h45m0s",
+        f"Prometheus has had no dbt_workbench_ingest_last_timestamp_seconds for {source.uri} "
+        f"(entity {source.entity}) for more than {PULL_STALE_SECONDS} seconds (CronWorkflow "
+        "wb-dbt-workbench-bronze): the source was added to ingest.pulls but no pull has pushed "
+        "it since, every pull died before pushing or had its sources file refused, the pulls "
+        "never pushed (check metrics.pushgatewayUrl), or the Pushgateway restarted without "
+        "persistence. Check the pull node of the last Workflows in the Argo UI and the "
+        "Pushgateway.",
+    )
+
+
+def _ingest_cases() -> list[dict[str, Any]]:
+    pull_window = PULL_TIMEOUT_SECONDS // 60  # minutes, the series' step
+    fresh = [
+        _pushed(INGEST_LAST, DRIVE, "0+60x3000"),
+        _pushed(INGEST_LAST, BUCKET, "0+60x3000"),
+    ]
+    return [
+        # Garbage in the Drive folder (exit 1) fires after 1 min, naming the source; the bucket
+        # pulled fine. Not a configuration or transient alert.
+        _case(
+            [
+                _pushed(INGEST_CODE, DRIVE, f"{FAILED}x10"),
+                _pushed(INGEST_CODE, BUCKET, f"{OK}x10"),
+            ],
+            [
+                ("5m", "DbtWorkbenchIngestSourceFailed", [_ingest_failed(DRIVE)]),
+                ("5m", "DbtWorkbenchIngestSourceMisconfigured", []),
+                ("5m", "DbtWorkbenchIngestSourceUnavailable", []),
+            ],
+        ),
+        # Credentials gone / folder un-shared (exit 3) has its own alert.
+        _case(
+            [_pushed(INGEST_CODE, DRIVE, f"{CONFIG}x10")],
+            [
+                ("5m", "DbtWorkbenchIngestSourceMisconfigured", [_ingest_misconfigured(DRIVE)]),
+                ("5m", "DbtWorkbenchIngestSourceFailed", []),
+            ],
+        ),
+        # A transient attempt (exit 2) whose retry succeeds never fires; a fixed failure
+        # resolves.
+        _case(
+            [
+                _pushed(INGEST_CODE, BUCKET, f"{TRANSIENT}x5 {OK}x{pull_window * 2}"),
+                _pushed(INGEST_CODE, DRIVE, f"{FAILED}x3 {OK}x{pull_window * 2}"),
+            ],
+            [
+                ("3m", "DbtWorkbenchIngestSourceUnavailable", []),
+                (f"{pull_window + 10}m", "DbtWorkbenchIngestSourceUnavailable", []),
+                (f"{pull_window + 10}m", "DbtWorkbenchIngestSourceFailed", []),
+            ],
+        ),
+        # Exit 2 on every attempt: quiet through the pull's retry window, then fires.
+        _case(
+            [_pushed(INGEST_CODE, BUCKET, f"{TRANSIENT}x{pull_window * 2}")],
+            [
+                (f"{pull_window - 1}m", "DbtWorkbenchIngestSourceUnavailable", []),
+                (
+                    f"{pull_window + 1}m",
+                    "DbtWorkbenchIngestSourceUnavailable",
+                    [_ingest_unavailable(BUCKET)],
+                ),
+            ],
+        ),
+        # A plain `workbench ingest` by hand (grouping key ingest=<entity>) never pages.
+        _case(
+            [
+                _series(
+                    INGEST_CODE,
+                    {"ingest": "transactions", "uri": "x.csv", "entity": "transactions"},
+                    f"{FAILED}x10",
+                )
+            ],
+            [("5m", "DbtWorkbenchIngestSourceFailed", [])],
+        ),
+        # Last pull of the bucket at t=0, the Drive folder pulled every minute: the bucket is
+        # stale after bronze's threshold (+5 min pending), not before; neither is "never".
+        _case(
+            [_pushed(INGEST_LAST, BUCKET, "0x2100"), fresh[0]],
+            [
+                ("32h40m", "DbtWorkbenchIngestSourceStale", []),
+                ("32h55m", "DbtWorkbenchIngestSourceStale", [_ingest_stale(BUCKET)]),
+                ("32h55m", "DbtWorkbenchIngestSourceNeverPulled", []),
+            ],
+        ),
+        # Both pulled regularly: quiet.
+        _case(fresh, [("34h", "DbtWorkbenchIngestSourceStale", [])]),
+        # The bucket is configured but never pushed: quiet until bronze's window has passed.
+        _case(
+            [fresh[0]],
+            [
+                ("32h40m", "DbtWorkbenchIngestSourceNeverPulled", []),
+                ("32h50m", "DbtWorkbenchIngestSourceNeverPulled", [_ingest_never_pulled(BUCKET)]),
+            ],
+        ),
+    ]
+
+
 def _unit_tests() -> list[dict[str, Any]]:
-    return [*_run_failed_cases(), *_tests_failing_cases(), *_freshness_cases()]
+    return [
+        *_run_failed_cases(),
+        *_tests_failing_cases(),
+        *_freshness_cases(),
+        *_ingest_cases(),
+    ]
 
 
 def _rule_groups(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -369,9 +560,10 @@ def test_promtool_check_rules(rules_file: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    # RunFailed, RunMisconfigured, TestsFailing, then LayerStale + LayerNeverSucceeded per
-    # scheduled layer job.
-    assert f"SUCCESS: {4 + 2 * 5} rules found" in done.stdout
+    # RunFailed, RunMisconfigured, TestsFailing, ModelSlower, then LayerStale +
+    # LayerNeverSucceeded per scheduled layer job; IngestSourceFailed, Misconfigured and
+    # Unavailable, then IngestSourceStale + NeverPulled per pulled source (2).
+    assert f"SUCCESS: {4 + 2 * 5 + 3 + 2 * 2} rules found" in done.stdout
 
 
 def test_every_alert_has_a_firing_and_a_quiet_unit_test(rules_file: Path) -> None:
@@ -495,3 +687,34 @@ def test_a_schedule_overridden_without_its_threshold_fails_rendering() -> None:
     assert render(override, "cronWorkflows.gold.staleAfterSeconds=46800").returncode == 0
     # A suspended job is not watched, so its schedule may change alone.
     assert render(override, "cronWorkflows.gold.suspend=true").returncode == 0
+
+
+def _ingest_rules(*sets: str) -> list[dict[str, Any]]:
+    extra: list[str] = ["--set", "monitoring.prometheusRule.enabled=true"]
+    for assignment in sets:
+        extra += ["--set", assignment]
+    groups = _rule_groups(chart.documents(chart.template(extra=tuple(extra))))
+    return [r for g in groups if g["name"] == "dbt-workbench.ingest" for r in g["rules"]]
+
+
+def test_pull_alerts_render_only_with_pulls_and_follow_the_bronze_threshold() -> None:
+    """No pulls, no ingest rules (a push left by removed pulls must not page); a suspended
+    bronze keeps the exit-code alerts but drops the per-source freshness ones; the threshold is
+    bronze's, override included; the transient alert waits for the pull's retry window."""
+    pull = "ingest.pulls[0].uri=s3://b/landing/,ingest.pulls[0].entity=products"
+    assert _ingest_rules() == []
+    rules = {r["alert"]: r for r in _ingest_rules(pull)}
+    assert rules["DbtWorkbenchIngestSourceUnavailable"]["for"] == f"{PULL_TIMEOUT_SECONDS}s"
+    assert rules["DbtWorkbenchIngestSourceStale"]["expr"].endswith(f") > {PULL_STALE_SECONDS}")
+    assert rules["DbtWorkbenchIngestSourceStale"]["labels"]["uri"] == "s3://b/landing/"
+    assert rules["DbtWorkbenchIngestSourceNeverPulled"]["for"] == f"{PULL_STALE_SECONDS}s"
+    overridden = {
+        r["alert"]: r for r in _ingest_rules(pull, "cronWorkflows.bronze.staleAfterSeconds=7200")
+    }
+    assert overridden["DbtWorkbenchIngestSourceStale"]["expr"].endswith(") > 7200")
+    suspended = {r["alert"] for r in _ingest_rules(pull, "cronWorkflows.bronze.suspend=true")}
+    assert suspended == {
+        "DbtWorkbenchIngestSourceFailed",
+        "DbtWorkbenchIngestSourceMisconfigured",
+        "DbtWorkbenchIngestSourceUnavailable",
+    }

@@ -16,6 +16,7 @@
   freshFrom:
   - bronze
   - all
+  pullTimeoutSeconds: 1800
 - name: silver
   valuesKey: silver
   layer: silver
