@@ -24,12 +24,12 @@ only the SQL function a RAG caller calls with its own vector (`select ... from
 platinum_vectors.match_products(vector, 10)`, one connection, client-side wall-clock per call);
 `workbench search` adds a connection, two catalog checks and the model's own embedding of the
 query, which would hide the index. "Without HNSW" drops the index inside a transaction that is
-rolled back (nothing else changes: enable_indexscan = off would also turn off the primary-key
-probes of the join); "with" runs in a transaction too, for symmetry. EXPLAIN of the function's
-nearest-vector scan says whether the index is used (the function runs it through EXECUTE, so
-EXPLAIN of the function call would not show it). The catalog holds only ~600 distinct product
-texts, so the same scan is also timed on the ~16,000 sale-sentence vectors, where an index
-starts to matter.
+rolled back (nothing else changes: enable_indexscan = off would touch every index the
+statement could use, the join's too); "with" runs in a transaction too, for symmetry.
+EXPLAIN of the function's nearest-vector scan says whether the index is used (the function
+runs it through EXECUTE, so EXPLAIN of the function call would not show it). The catalog
+holds only ~600 distinct product texts, so the same scan is also timed on the ~16,000
+sale-sentence vectors, where an index starts to matter.
 """
 
 from __future__ import annotations
