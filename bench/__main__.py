@@ -16,6 +16,7 @@ from types import ModuleType
 
 from bench import (
     embed,
+    embed_platinum,
     full_refresh,
     hourly,
     incremental,
@@ -41,6 +42,7 @@ BENCHES: dict[str, ModuleType] = {
         startup,
         overhead,
         embed,
+        embed_platinum,
         serve,
     )
 }

@@ -70,6 +70,7 @@ class BenchServer:
 
 
 @contextlib.contextmanager
-def throwaway_server(workdir: Path, name: str) -> Iterator[BenchServer]:
-    with temporary_cluster(f"bench-{name}-pg-", workdir) as cluster:
+def throwaway_server(workdir: Path, name: str, *, pgvector: bool = False) -> Iterator[BenchServer]:
+    """With `pgvector`, from server binaries that have the extension (pgserver's PostgreSQL 16)."""
+    with temporary_cluster(f"bench-{name}-pg-", workdir, pgvector=pgvector) as cluster:
         yield BenchServer(cluster)
