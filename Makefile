@@ -11,6 +11,9 @@ TOOLS_DIR := $(CURDIR)/.tools
 export PATH := $(TOOLS_DIR)/bin:$(HOME)/.local/bin:$(PATH)
 IMAGE ?= dbt-workbench/dbt-runtime
 TAG ?= dev
+# pytest-xdist workers for `make test` (one per CPU by default); each starts its own PostgreSQL,
+# and a test file's tests stay on one worker, so module fixtures are built once.
+TEST_WORKERS ?= auto
 
 .PHONY: help setup runtime tools prereqs demo docs test test-fast lint manifests chart image image-base image-test bench clean
 
@@ -40,7 +43,7 @@ prereqs: ## check the system packages `make test` needs (names the apt-get line 
 	@bash scripts/check-prereqs
 
 test: setup prereqs tools lint ## prerequisites, lint, then unit + integration tests (throwaway PostgreSQL, real Helm/Prometheus)
-	$(RUN) pytest -q -p no:cacheprovider --ignore=tests/image --durations=20 -rfE
+	$(RUN) pytest -q -p no:cacheprovider --ignore=tests/image -n $(TEST_WORKERS) --dist loadfile --durations=20 -rfE
 
 test-fast: setup tools ## the tests that start no server (no PostgreSQL, S3, Pushgateway): about a minute
 	$(RUN) pytest -q -p no:cacheprovider --ignore=tests/image -m "not integration"
