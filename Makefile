@@ -46,7 +46,7 @@ test: setup prereqs tools lint ## prerequisites, lint, then unit + integration t
 	$(RUN) pytest -q -p no:cacheprovider --ignore=tests/image -n $(TEST_WORKERS) --dist loadfile --durations=20 -rfE
 
 test-fast: setup tools ## the tests that start no server (no PostgreSQL, S3, Pushgateway): about a minute
-	$(RUN) pytest -q -p no:cacheprovider --ignore=tests/image -m "not integration"
+	$(RUN) pytest -q -p no:cacheprovider --ignore=tests/image -m "not integration" -n $(TEST_WORKERS) --dist loadfile
 
 lint: setup ## ruff + mypy strict + sqlfluff (dbt models and tests, jinja templater: .sqlfluff)
 	$(RUN) ruff check workbench workflows tests bench

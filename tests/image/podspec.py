@@ -10,7 +10,8 @@ pod, as argoproj/argo-workflows v4.1.2 does it:
   template (workflow/common/util.go:200 ProcessArgs; globals from operator.go:677
   setGlobalParameters); anything left in `{{…}}` would fail the workflow, so it fails here;
 - the pod's securityContext is the workflow's `securityContext`, the container's its own.
-Kubernetes' part (fieldRef, envFrom secrets, emptyDir) is resolved as the kubelet would.
+Kubernetes' part (fieldRef, envFrom secrets, secretKeyRef, emptyDir) is resolved as the kubelet
+would: an optional Secret or key that does not exist leaves its variable unset.
 """
 
 from __future__ import annotations
@@ -31,10 +32,14 @@ RELEASE = "wb"
 _EXPRESSION = re.compile(r"\{\{\s*([^}]+?)\s*\}\}")
 
 
-def render_chart(values: Mapping[str, str]) -> list[dict[str, Any]]:
+def render_chart(
+    values: Mapping[str, str], typed: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """`helm template` with `values` as strings and `typed` as YAML (booleans, numbers)."""
     if not HELM.exists():
         raise RuntimeError(f"{HELM} is missing: run `make tools`")
     sets = [arg for key, value in values.items() for arg in ("--set-string", f"{key}={value}")]
+    sets += [arg for key, value in (typed or {}).items() for arg in ("--set", f"{key}={value}")]
     out = subprocess.run(
         [str(HELM), "template", RELEASE, str(CHART), *sets],
         check=True,
@@ -130,9 +135,44 @@ def resolve(
     scope.update({f"workflow.parameters.{k}": v for k, v in params.items()})
     for declared in template.get("inputs", {}).get("parameters", []):
         scope[f"inputs.parameters.{declared['name']}"] = params[declared["name"]]
-    container = template["container"]
-    pod_name = f"{workflow.name}-{template_name}-1234567890"
+    return _pod(
+        name=f"{workflow.name}-{template_name}-1234567890",
+        namespace=workflow.namespace,
+        container=template["container"],
+        volumes=template.get("volumes", []),
+        pod_sc=spec.get("securityContext", {}),
+        scope=scope,
+        secrets=secrets,
+    )
 
+
+def resolve_deployment(
+    deployment: dict[str, Any], secrets: Mapping[str, Mapping[str, str]], namespace: str = "data"
+) -> PodSpec:
+    """The first container of a Deployment's pod, as the kubelet would start it (no Argo
+    expressions: any `{{…}}` left in it fails)."""
+    pod = deployment["spec"]["template"]["spec"]
+    return _pod(
+        name=f"{deployment['metadata']['name']}-5d8f7c9b4-x2x7q",
+        namespace=namespace,
+        container=pod["containers"][0],
+        volumes=pod.get("volumes", []),
+        pod_sc=pod.get("securityContext", {}),
+        scope={},
+        secrets=secrets,
+    )
+
+
+def _pod(
+    *,
+    name: str,
+    namespace: str,
+    container: dict[str, Any],
+    volumes: list[dict[str, Any]],
+    pod_sc: dict[str, Any],
+    scope: Mapping[str, str],
+    secrets: Mapping[str, Mapping[str, str]],
+) -> PodSpec:
     env: dict[str, str] = {}
     for source in container.get("envFrom", []):
         ref = source["secretRef"]
@@ -140,22 +180,27 @@ def resolve(
             env.update(secrets[ref["name"]])
         elif not ref.get("optional", False):
             raise ValueError(f"the pod needs Secret {ref['name']!r}, which the test did not give")
-    fields = {"metadata.name": pod_name, "metadata.namespace": workflow.namespace}
+    fields = {"metadata.name": name, "metadata.namespace": namespace}
     for item in container.get("env", []):
         if "value" in item:
             env[item["name"]] = _substitute(str(item["value"]), scope)
+        elif "secretKeyRef" in item["valueFrom"]:
+            ref = item["valueFrom"]["secretKeyRef"]
+            if ref["key"] in secrets.get(ref["name"], {}):
+                env[item["name"]] = secrets[ref["name"]][ref["key"]]
+            elif not ref.get("optional", False):
+                raise ValueError(f"the pod needs key {ref['key']!r} of Secret {ref['name']!r}")
         else:
             env[item["name"]] = fields[item["valueFrom"]["fieldRef"]["fieldPath"]]
 
-    volumes = {v["name"]: v for v in template.get("volumes", [])}
+    by_name = {v["name"]: v for v in volumes}
     mounts: dict[str, str] = {}
     for mount in container.get("volumeMounts", []):
-        volume = volumes[mount["name"]]
+        volume = by_name[mount["name"]]
         if "emptyDir" not in volume:
             raise ValueError(f"volume {mount['name']!r} is not an emptyDir; teach the test it")
         mounts[mount["name"]] = mount["mountPath"]
 
-    pod_sc = spec.get("securityContext", {})
     sc = {**pod_sc, **container.get("securityContext", {})}
     user, group = sc.get("runAsUser"), sc.get("runAsGroup")
     if sc.get("runAsNonRoot") and not user:
@@ -165,7 +210,7 @@ def resolve(
         raise ValueError(f"seccompProfile {seccomp}: only RuntimeDefault maps to the engine")
     limits = container.get("resources", {}).get("limits", {})
     return PodSpec(
-        name=pod_name,
+        name=name,
         image=container["image"],
         command=[_substitute(a, scope) for a in container.get("command", [])],
         args=[_substitute(a, scope) for a in container.get("args", [])],

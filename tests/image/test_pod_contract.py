@@ -152,6 +152,20 @@ def test_every_layer_builds_its_models_in_the_pod(pipeline: Pipeline, layer: str
         assert event["pod_name"] == run.pod.name
 
 
+def test_the_platinum_pod_embeds_after_its_build_or_says_why_not(pipeline: Pipeline) -> None:
+    """The platinum pod runs `workbench run --layer platinum`, which embeds after the build
+    (workbench/jobs/run_then_embed.py). The image has no `embed` extra (docs/embeddings.md:
+    the size budget), so the hashing fallback is named; Debian's PostgreSQL 15 has no
+    pgvector, so the vectors are skipped, said once, and the pod still ends 0."""
+    run = pipeline.layers["platinum"]
+    assert run.exit_code == ExitCode.SUCCESS
+    [fallback] = run.named("embed.provider_fallback")
+    assert fallback["provider"] == "hashing"
+    [skipped] = run.named("embed.skipped")
+    assert "no pgvector extension" in skipped["reason"]
+    assert not run.named("embed.failed")
+
+
 def test_the_layers_hold_the_sample_data(pipeline: Pipeline) -> None:
     assert (
         pipeline.scalar("select count(*) from silver.silver_validated_transactions")
