@@ -2,11 +2,11 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'products') }} as landed
-
     {% if is_incremental() %}
     -- append only what landed since the last run, late commits included
-    where {{ not_yet_in_bronze('landed') }}
+    {{ not_yet_in_bronze(source('raw', 'products')) }}
+    {% else %}
+    select * from {{ source('raw', 'products') }}
     {% endif %}
 
 ),

@@ -17,11 +17,11 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'transactions') }} as landed
-
     {% if is_incremental() %}
     -- append only what landed since the last run, late commits included
-    where {{ not_yet_in_bronze('landed') }}
+    {{ not_yet_in_bronze(source('raw', 'transactions')) }}
+    {% else %}
+    select * from {{ source('raw', 'transactions') }}
     {% endif %}
 
 ),
