@@ -4,6 +4,7 @@ bronze` does (it *is* that command, in a child process), debounced.
 - The first landing after a quiet spell arms a timer of `debounce` seconds; every landing until
   it fires rides along, so under load bronze runs back to back, each run taking everything
   committed before it started (the layer's incremental filter reads raw by raw_id).
+- Its data tests read the batch (FOLLOWER_VARS), not the whole of bronze and raw.
 - The child takes the bronze advisory lock with a try-lock (`--lock-timeout 0`): when another
   replica's follower or the daily bronze job holds it, this run is "busy" and is tried again
   after `retry` seconds, so with several replicas one follows at a time and none overlaps the
@@ -38,6 +39,12 @@ log = structlog.get_logger("workbench.serve.follower")
 _LOCK_BUSY = "is held by another run"
 
 
+# A follower run is a micro-batch: its data tests read the rows bronze wrote since each test
+# last passed (dbt/macros/test_scope.sql), so it costs what its batch costs. The daily bronze
+# job (same layer, no vars), maintenance, `--layer all` and any full refresh test whole tables.
+FOLLOWER_VARS = {"test_scope": "batch"}
+
+
 def bronze_command() -> list[str]:
     return [
         sys.executable,
@@ -46,6 +53,8 @@ def bronze_command() -> list[str]:
         "run",
         "--layer",
         "bronze",
+        "--vars",
+        json.dumps(FOLLOWER_VARS),
         "--lock-timeout",
         "0",
         "--log-format",

@@ -1,0 +1,192 @@
+"""The serve follower's bronze runs test their batch; the daily bronze job tests whole tables.
+
+On real PostgreSQL with 50k raw transactions (landed over 30 days) in bronze, through
+`workbench run --layer bronze` in a child process, as the follower runs it (its own command,
+workbench.serve.follower.bronze_command, `--vars '{"test_scope": "batch"}'`) and as the daily
+CronWorkflow runs it (no vars):
+- after 1,000 new records the follower's run starts no sequential scan of raw.transactions or
+  bronze.bronze_transactions (PostgreSQL's own counters, pg_stat_user_tables): its tests read
+  the rows it wrote (`bronze_loaded_at > ...`), the source tests the raw rows bronze is about
+  to read (`raw_id > ...`); the daily job's tests scan whole tables;
+- a bad row in the batch still fails the follower's run: a row appended twice (its raw_id
+  repeats an old row's: `unique` looks its batch's keys up in the whole table) and a missing
+  payload;
+- a defect in an old row is outside the batch: the follower stays green, the daily job fails.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.dbt_support import run_results
+from tests.pgcluster import PostgresCluster
+from tests.reliability.support import (
+    Database,
+    create_database,
+    drop_database,
+    subprocess_env,
+)
+from workbench.ingest.schema import ensure_raw_schema
+from workbench.serve.follower import bronze_command
+
+pytestmark = pytest.mark.integration
+
+TABLES = (("raw", "transactions"), ("bronze", "bronze_transactions"))
+UNIQUE = "test.scout_retail.unique_bronze_transactions_raw_id"
+NOT_NULL_PAYLOAD = "test.scout_retail.not_null_bronze_transactions_payload"
+NOT_NULL_FILE = "test.scout_retail.not_null_bronze_transactions_source_file"
+SOURCE_UNIQUE = "test.scout_retail.source_unique_raw_transactions_raw_id"
+INSERT = """
+insert into raw.transactions
+    (payload, source, source_file, source_row, batch_id, payload_sha256, ingested_at)
+select jsonb_build_object('transaction_id', %(file)s || g), 'jsonl', %(file)s, g, %(file)s,
+       md5(g::text), now() - %(ago)s::interval + g * %(step)s::interval
+from generate_series(1, %(count)s) as g
+"""
+
+
+@pytest.fixture(scope="module")
+def bronze(
+    pg_cluster: PostgresCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Database, Path]]:
+    db = create_database(pg_cluster)
+    workdir = tmp_path_factory.mktemp("bronze-batch")
+    try:
+        with db.connect() as conn:
+            ensure_raw_schema(conn)
+            conn.execute(INSERT, {"file": "old", "ago": "30 days", "step": "50 s", "count": 50_000})
+            # as autovacuum leaves it: statistics of the old rows, none of the new ones
+            conn.execute("analyze raw.transactions")
+        code, _ = _daily(db, workdir)
+        assert code == 0
+        yield db, workdir
+    finally:
+        drop_database(pg_cluster, db)
+
+
+def _run(db: Database, workdir: Path, command: list[str]) -> tuple[int, dict[str, Any]]:
+    done = subprocess.run(
+        command, env=subprocess_env(db, workdir), capture_output=True, text=True, check=False
+    )
+    return done.returncode, run_results(workdir / "target")
+
+
+def _follower(db: Database, workdir: Path) -> tuple[int, dict[str, Any]]:
+    return _run(db, workdir, [*bronze_command(), "--force"])
+
+
+def _daily(db: Database, workdir: Path) -> tuple[int, dict[str, Any]]:
+    command = [c for c in bronze_command() if c not in ("--vars", json.dumps({"test_scope": "batch"}))]
+    return _run(db, workdir, [*command, "--force"])
+
+
+def _failures(results: dict[str, Any], prefix: str) -> int:
+    (found,) = [r for uid, r in results.items() if uid.startswith(prefix + ".")]
+    return int(found["failures"])
+
+
+def _compiled_test(workdir: Path, prefix: str) -> str:
+    (path,) = (workdir / "target" / "compiled" / "scout_retail").rglob(f"{prefix.split('.')[-1]}.sql")
+    return path.read_text()
+
+
+def _seq_scans(db: Database) -> dict[str, int]:
+    return {
+        f"{schema}.{table}": int(count)
+        for schema, table, count in db.rows(
+            "select schemaname, relname, seq_scan from pg_stat_user_tables"
+            " where (schemaname, relname) in ((%s, %s), (%s, %s))",
+            tuple(part for pair in TABLES for part in pair),
+        )
+    }
+
+
+def _land(db: Database, tag: str, count: int) -> None:
+    with db.connect() as conn:
+        conn.execute(INSERT, {"file": tag, "ago": "0 s", "step": "1 ms", "count": count})
+
+
+def test_the_followers_tests_read_the_batch_and_the_daily_jobs_whole_tables(
+    bronze: tuple[Database, Path],
+) -> None:
+    db, workdir = bronze
+    _land(db, "new", 1_000)
+    before = _seq_scans(db)
+    code, results = _follower(db, workdir)
+    assert code == 0
+    time.sleep(1.5)  # the backends have exited; let their last statistics reach the counters
+    after = _seq_scans(db)
+    assert set(before) == {f"{s}.{t}" for s, t in TABLES}
+    scanned = sorted(name for name in before if after[name] > before[name])
+    assert scanned == [], f"the follower's run scanned {scanned} in full"
+    assert "bronze_loaded_at > '" in _compiled_test(workdir, NOT_NULL_PAYLOAD)
+    assert "raw_id = any(array(select raw_id from" in _compiled_test(workdir, UNIQUE)
+    assert "raw_id > '" in _compiled_test(workdir, SOURCE_UNIQUE)
+    assert all(r["status"] in ("pass", "success") for r in results.values()), results
+
+    _land(db, "daily", 1_000)
+    before = _seq_scans(db)
+    code, _ = _daily(db, workdir)
+    assert code == 0
+    deadline = time.monotonic() + 10
+    while not (scanned := [n for n, c in _seq_scans(db).items() if c > before[n]]):
+        assert time.monotonic() < deadline, "the daily job's tests read whole tables"
+        time.sleep(0.2)
+    assert "bronze_loaded_at" not in _compiled_test(workdir, NOT_NULL_PAYLOAD)
+
+
+def test_a_bad_row_in_the_batch_fails_the_followers_run(bronze: tuple[Database, Path]) -> None:
+    db, workdir = bronze
+    with db.connect() as conn:
+        # bronze appending an old raw row a second time, and a row without its payload
+        conn.execute(
+            "insert into bronze.bronze_transactions"
+            " select raw_id, payload, source, source_file, source_row, batch_id, payload_sha256,"
+            " ingested_at, now() from bronze.bronze_transactions where raw_id = 1"
+        )
+        conn.execute(
+            "insert into bronze.bronze_transactions"
+            " select raw_id + 1000000, null, source, source_file, source_row, batch_id,"
+            " payload_sha256, ingested_at, now() from bronze.bronze_transactions where raw_id = 2"
+        )
+    code, results = _follower(db, workdir)
+    assert code == 1
+    assert _failures(results, UNIQUE) == 1
+    assert _failures(results, NOT_NULL_PAYLOAD) == 1
+    # a failing test keeps its batch: still red until the rows are fixed
+    code, results = _follower(db, workdir)
+    assert code == 1
+    assert _failures(results, UNIQUE) == 1
+    with db.connect() as conn:
+        conn.execute(
+            "delete from bronze.bronze_transactions"
+            " where raw_id > 1000000 or (raw_id = 1 and bronze_loaded_at = (select"
+            " max(bronze_loaded_at) from bronze.bronze_transactions where raw_id = 1))"
+        )
+    code, _ = _follower(db, workdir)
+    assert code == 0
+
+
+def test_an_old_bad_row_is_the_daily_jobs_to_find(bronze: tuple[Database, Path]) -> None:
+    db, workdir = bronze
+    with db.connect() as conn:
+        conn.execute("update bronze.bronze_transactions set source_file = null where raw_id = 3")
+    try:
+        code, results = _follower(db, workdir)
+        assert code == 0
+        assert _failures(results, NOT_NULL_FILE) == 0
+        code, results = _daily(db, workdir)
+        assert code == 1
+        assert _failures(results, NOT_NULL_FILE) == 1
+    finally:
+        with db.connect() as conn:
+            conn.execute(
+                "update bronze.bronze_transactions set source_file = 'old' where raw_id = 3"
+            )
