@@ -34,7 +34,7 @@ from tests.reliability.support import (
     subprocess_env,
 )
 from workbench.ingest.schema import ensure_raw_schema
-from workbench.serve.follower import bronze_command
+from workbench.serve.follower import FOLLOWER_VARS, bronze_command
 
 pytestmark = pytest.mark.integration
 
@@ -83,7 +83,8 @@ def _follower(db: Database, workdir: Path) -> tuple[int, dict[str, Any]]:
 
 
 def _daily(db: Database, workdir: Path) -> tuple[int, dict[str, Any]]:
-    command = [c for c in bronze_command() if c not in ("--vars", json.dumps({"test_scope": "batch"}))]
+    follower_vars = ("--vars", json.dumps(FOLLOWER_VARS))
+    command = [c for c in bronze_command() if c not in follower_vars]
     return _run(db, workdir, [*command, "--force"])
 
 
@@ -93,7 +94,8 @@ def _failures(results: dict[str, Any], prefix: str) -> int:
 
 
 def _compiled_test(workdir: Path, prefix: str) -> str:
-    (path,) = (workdir / "target" / "compiled" / "scout_retail").rglob(f"{prefix.split('.')[-1]}.sql")
+    compiled = workdir / "target" / "compiled" / "scout_retail"
+    (path,) = compiled.rglob(f"{prefix.split('.')[-1]}.sql")
     return path.read_text()
 
 
