@@ -19,35 +19,38 @@
     window of raw and bronze, never a whole table. tests/integration/test_bronze_filter_plan.py
     pins the plan. -#}
 {% macro not_yet_in_bronze(raw_relation) -%}
-    {%- set loaded = bronze_loaded_through() -%}
+    {%- set newest_raw_id = bronze_loaded_through('raw_id') -%}
+    {%- set late_from = bronze_loaded_through('late_from') -%}
     select landed.* from {{ raw_relation }} as landed
-    where landed.raw_id > {{ loaded.raw_id }}
+    where landed.raw_id > {{ newest_raw_id }}
     union all
     select landed.* from {{ raw_relation }} as landed
     where
-        landed.raw_id <= {{ loaded.raw_id }}
-        and landed.ingested_at >= {{ loaded.late_from }}::timestamptz
+        landed.raw_id <= {{ newest_raw_id }}
+        and landed.ingested_at >= {{ late_from }}::timestamptz
         and not exists (
             select 1 from {{ this }} as loaded
             where
                 loaded.raw_id = landed.raw_id
-                and loaded.ingested_at >= {{ loaded.late_from }}::timestamptz
+                and loaded.ingested_at >= {{ late_from }}::timestamptz
         )
 {%- endmacro %}
 
 
-{#- The newest raw_id bronze (`this`) has (0 when empty) and the landing time from which raw rows
-    are re-checked (its newest ingested_at less late_landing_window_hours; -infinity when empty),
-    as SQL literals. Placeholders while dbt parses. -#}
-{% macro bronze_loaded_through() -%}
-    {%- if not execute -%}
-        {{ return({'raw_id': '0', 'late_from': "'-infinity'"}) }}
-    {%- endif -%}
-    {%- set found = run_query(
+{#- bronze_loaded_through('raw_id'): the newest raw_id bronze (`this`) has, 0 when empty;
+    bronze_loaded_through('late_from'): the landing time from which raw rows are re-checked (its
+    newest ingested_at less late_landing_window_hours; -infinity when empty), a quoted literal.
+    Placeholders while dbt parses (and for sqlfluff, which has no database). -#}
+{% macro bronze_loaded_through(part) -%}
+    {%- set found = none if not execute else run_query(
         "select coalesce(max(raw_id), 0)::text,"
         ~ " to_json(coalesce(max(ingested_at), '-infinity'::timestamptz)"
         ~ " - interval '" ~ var('late_landing_window_hours') ~ " hours') #>> '{}'"
         ~ " from " ~ this) -%}
-    {%- set row = found.rows[0] -%}
-    {{ return({'raw_id': row[0] | int, 'late_from': batch_literal(row[1])}) }}
+    {%- set values = found.rows[0] if found is not none else ['0', '-infinity'] -%}
+    {%- if part == 'raw_id' -%}
+        {{ return(values[0] | int) }}
+    {%- else -%}
+        {{ return("'" ~ (values[1] | string | replace("'", "''")) ~ "'") }}
+    {%- endif -%}
 {%- endmacro %}
