@@ -4,19 +4,18 @@ Not one of `make bench`'s ratios: a before/after measurement, printed as a Markd
 A throwaway PostgreSQL; raw.transactions holds `--rows` records landed over the last 30 days
 (payloads shaped like a sale line, generated in SQL: bronze never parses them), analyzed as
 autovacuum would have; the daily job builds bronze once. Then, `--repeats` times, alternating:
-- `workbench run --layer bronze --force` with nothing new, as the serve follower runs it (its
-  own command, workbench.serve.follower.bronze_command) and as the daily job does (no vars);
+- `workbench run --layer bronze --force` with nothing new, as the serve follower runs it
+  (WORKBENCH_TEST_SCOPE=batch in its environment) and as the daily job does (without it);
 - the same after 1,000 new records landed (not analyzed: autovacuum has not seen them yet).
 Wall-clock seconds of the child process (start to exit: lock, dbt start-up, models, tests,
 history). `--project-dir DIR` measures another copy of the dbt project (e.g. an older one:
 `git archive main dbt | tar -x -C /tmp/before`); the follower form then only differs if that
-project reads the var test_scope for bronze.
+project reads WORKBENCH_TEST_SCOPE.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 from bench.cluster import BenchServer
 from bench.proc import run_measured, venv_bin
 from tests.pgcluster import temporary_cluster
+from workbench.contract import TEST_SCOPE_ENV
 from workbench.ingest.schema import ensure_raw_schema
 
 INSERT = """
@@ -56,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--project-dir", type=Path, default=None)
     args = parser.parse_args(argv)
     daily = _command()
-    # the serve follower's command (workbench.serve.follower.bronze_command), forced
-    forms = {"follower": _command("--vars", json.dumps({"test_scope": "batch"})), "daily": daily}
+    # the serve follower's run: the same command with WORKBENCH_TEST_SCOPE=batch (FOLLOWER_ENV)
+    forms = {"follower": {TEST_SCOPE_ENV: "batch"}, "daily": {TEST_SCOPE_ENV: ""}}
     times: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as work, temporary_cluster("bench-bronze-") as cluster:
         server = BenchServer(cluster)
@@ -78,16 +78,17 @@ def main(argv: list[str] | None = None) -> int:
             conn.execute("analyze raw.transactions")
         run_measured(daily, env=env, log=log)
         for repeat in range(args.repeats):
-            for form, command in forms.items():
+            for form, form_env in forms.items():
+                run_env = {**env, **form_env}
                 times.setdefault(f"{form}, nothing new", []).append(
-                    run_measured(command, env=env, log=log).seconds
+                    run_measured(daily, env=run_env, log=log).seconds
                 )
                 with server.connect(DB) as conn:
                     tag = f"new{repeat}{form}"
                     conn.execute(INSERT, {"tag": tag, "ago": "0 s", "step": "1 ms", "count": 1000})
                 time.sleep(1)
                 times.setdefault(f"{form}, 1,000 new", []).append(
-                    run_measured(command, env=env, log=log).seconds
+                    run_measured(daily, env=run_env, log=log).seconds
                 )
         with server.connect(DB) as conn:
             row = conn.execute("select count(*) from bronze.bronze_transactions").fetchone()

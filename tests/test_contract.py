@@ -89,3 +89,8 @@ def test_the_data_pages_reasons_and_categories_are_the_contracts() -> None:
     with (DBT / "seeds" / "accepted_categories.csv").open(encoding="utf-8") as handle:
         accepted = [row["category"] for row in csv.DictReader(handle)]
     assert [name.strip() for name in " ".join(listed.split()).split(",")] == accepted
+
+
+def test_the_test_scope_macro_reads_the_contracts_env_var() -> None:
+    macro = _sql("macros/test_scope.sql")
+    assert re.findall(r"env_var\('([A-Z_]+)'", macro) == [contract.TEST_SCOPE_ENV]

@@ -166,6 +166,11 @@ INGEST_SEVERITY: tuple[ExitCode, ...] = (
 # The environment `workbench serve` reads and the chart's serve Deployment sets. The token is a
 # secret (the redactor masks its value in every log line); the chart fills it from a Secret.
 SERVE_TOKEN_ENV = "WORKBENCH_INGEST_TOKEN"  # noqa: S105 - a variable name, not a secret
+# Set to `batch` in the environment of the serve follower's `workbench run --layer bronze`: its
+# data tests read the micro-batch (dbt/macros/test_scope.sql reads it at run time). An
+# environment variable, not `--vars`: dbt reuses the image's pre-parsed manifest only for the
+# --vars it was parsed with, so a var would cost every follower run a full parse.
+TEST_SCOPE_ENV = "WORKBENCH_TEST_SCOPE"
 SERVE_MAX_BODY_BYTES_ENV = "WORKBENCH_SERVE_MAX_BODY_BYTES"
 SERVE_IDEMPOTENCY_RETENTION_ENV = "WORKBENCH_SERVE_IDEMPOTENCY_RETENTION_SECONDS"
 SERVE_DRAIN_SECONDS_ENV = "WORKBENCH_SERVE_DRAIN_SECONDS"

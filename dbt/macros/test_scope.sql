@@ -7,6 +7,10 @@
     writes every row with one stamp, so there the batch is the whole table anyway. The var
     test_scope ('auto', 'batch' or 'full') overrides the choice, e.g. a full check of silver now:
         workbench run --layer silver --vars '{"test_scope": "full"}'
+    The serve follower's bronze runs (micro-batches after landings) set the environment variable
+    WORKBENCH_TEST_SCOPE=batch (workbench.contract.TEST_SCOPE_ENV): their tests read the batch,
+    while the daily bronze job, the same command without it, tests whole tables. An env var,
+    not a var: --vars would make dbt parse the project in full on every follower run.
     Decided from the invocation's own arguments at run time, so nothing of it is baked into the
     manifest and the pre-parsed one stays valid for every layer; a value other than those three
     stops dbt while it parses, before any node runs. -#}
@@ -16,10 +20,18 @@
         {{ exceptions.raise_compiler_error(
             "var test_scope must be 'auto', 'batch' or 'full'; got '" ~ chosen ~ "'") }}
     {%- endif -%}
+    {#- read only while running: an env var read while parsing would be part of the parse -#}
+    {%- set asked = env_var('WORKBENCH_TEST_SCOPE', '') if execute else '' -%}
+    {%- if asked not in ('', 'auto', 'batch', 'full') -%}
+        {{ exceptions.raise_compiler_error(
+            "WORKBENCH_TEST_SCOPE must be 'auto', 'batch' or 'full'; got '" ~ asked ~ "'") }}
+    {%- endif -%}
     {%- if chosen != 'auto' -%}
         {{ return(chosen) }}
     {%- elif flags.FULL_REFRESH -%}
         {{ return('full') }}
+    {%- elif asked in ('batch', 'full') -%}
+        {{ return(asked) }}
     {%- elif invocation_args_dict.get('selector') in var('batch_test_selectors') -%}
         {{ return('batch') }}
     {%- else -%}

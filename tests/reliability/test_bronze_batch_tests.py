@@ -2,8 +2,8 @@
 
 On real PostgreSQL with 50k raw transactions (landed over 30 days) in bronze, through
 `workbench run --layer bronze` in a child process, as the follower runs it (its own command,
-workbench.serve.follower.bronze_command, `--vars '{"test_scope": "batch"}'`) and as the daily
-CronWorkflow runs it (no vars):
+workbench.serve.follower.bronze_command, with WORKBENCH_TEST_SCOPE=batch in its environment,
+FOLLOWER_ENV) and as the daily CronWorkflow runs it (the same command without it):
 - after 1,000 new records the follower's run starts no sequential scan of raw.transactions or
   bronze.bronze_transactions (PostgreSQL's own counters, pg_stat_user_tables): its tests read
   the rows it wrote (`bronze_loaded_at > ...`), the source tests the raw rows bronze is about
@@ -16,7 +16,6 @@ CronWorkflow runs it (no vars):
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -33,8 +32,9 @@ from tests.reliability.support import (
     drop_database,
     subprocess_env,
 )
+from workbench.contract import TEST_SCOPE_ENV
 from workbench.ingest.schema import ensure_raw_schema
-from workbench.serve.follower import FOLLOWER_VARS, bronze_command
+from workbench.serve.follower import FOLLOWER_ENV, bronze_command
 
 pytestmark = pytest.mark.integration
 
@@ -71,21 +71,24 @@ def bronze(
         drop_database(pg_cluster, db)
 
 
-def _run(db: Database, workdir: Path, command: list[str]) -> tuple[int, dict[str, Any]]:
+def _run(
+    db: Database, workdir: Path, extra: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any]]:
+    env = subprocess_env(db, workdir, extra or {})
+    env.pop(TEST_SCOPE_ENV, None)
+    env.update(extra or {})
     done = subprocess.run(
-        command, env=subprocess_env(db, workdir), capture_output=True, text=True, check=False
+        [*bronze_command(), "--force"], env=env, capture_output=True, text=True, check=False
     )
     return done.returncode, run_results(workdir / "target")
 
 
 def _follower(db: Database, workdir: Path) -> tuple[int, dict[str, Any]]:
-    return _run(db, workdir, [*bronze_command(), "--force"])
+    return _run(db, workdir, FOLLOWER_ENV)
 
 
 def _daily(db: Database, workdir: Path) -> tuple[int, dict[str, Any]]:
-    follower_vars = ("--vars", json.dumps(FOLLOWER_VARS))
-    command = [c for c in bronze_command() if c not in follower_vars]
-    return _run(db, workdir, [*command, "--force"])
+    return _run(db, workdir)
 
 
 def _failures(results: dict[str, Any], prefix: str) -> int:

@@ -4,7 +4,7 @@ bronze` does (it *is* that command, in a child process), debounced.
 - The first landing after a quiet spell arms a timer of `debounce` seconds; every landing until
   it fires rides along, so under load bronze runs back to back, each run taking everything
   committed before it started (the layer's incremental filter reads raw by raw_id).
-- Its data tests read the batch (FOLLOWER_VARS), not the whole of bronze and raw.
+- Its data tests read the batch (FOLLOWER_ENV), not the whole of bronze and raw.
 - The child takes the bronze advisory lock with a try-lock (`--lock-timeout 0`): when another
   replica's follower or the daily bronze job holds it, this run is "busy" and is tried again
   after `retry` seconds, so with several replicas one follows at a time and none overlaps the
@@ -30,7 +30,7 @@ from typing import Any
 
 import structlog
 
-from workbench.contract import SERVE_TOKEN_ENV
+from workbench.contract import SERVE_TOKEN_ENV, TEST_SCOPE_ENV
 from workbench.serve.metrics import ServeMetrics
 
 log = structlog.get_logger("workbench.serve.follower")
@@ -41,8 +41,9 @@ _LOCK_BUSY = "is held by another run"
 
 # A follower run is a micro-batch: its data tests read the rows bronze wrote since each test
 # last passed (dbt/macros/test_scope.sql), so it costs what its batch costs. The daily bronze
-# job (same layer, no vars), maintenance, `--layer all` and any full refresh test whole tables.
-FOLLOWER_VARS = {"test_scope": "batch"}
+# job (the same command without it), maintenance, `--layer all` and any full refresh test whole
+# tables.
+FOLLOWER_ENV = {TEST_SCOPE_ENV: "batch"}
 
 
 def bronze_command() -> list[str]:
@@ -53,8 +54,6 @@ def bronze_command() -> list[str]:
         "run",
         "--layer",
         "bronze",
-        "--vars",
-        json.dumps(FOLLOWER_VARS),
         "--lock-timeout",
         "0",
         "--log-format",
@@ -95,6 +94,7 @@ class BronzeFollower:
         self._command = list(command or bronze_command())
         base = dict(os.environ if env is None else env)
         base.pop(SERVE_TOKEN_ENV, None)  # the child never needs the service's token
+        base.update(FOLLOWER_ENV)
         self._env = base
         self._wanted = asyncio.Event()
         self._child: asyncio.subprocess.Process | None = None
