@@ -16,6 +16,7 @@ project reads WORKBENCH_TEST_SCOPE.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -49,6 +50,17 @@ def _command(*extra: str) -> list[str]:
     return [workbench, "run", "--layer", "bronze", "--force", "--log-format", "json", *extra]
 
 
+def _node_seconds(
+    work: Path, name: str, models: dict[str, list[float]], tests: dict[str, list[float]]
+) -> None:
+    """Sum of dbt's own execution times of the run's models and of its tests (run_results)."""
+    results = json.loads((work / "target" / "run_results.json").read_text())["results"]
+    for kind, into in (("model.", models), ("test.", tests)):
+        into.setdefault(name, []).append(
+            sum(r["execution_time"] for r in results if r["unique_id"].startswith(kind))
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bronze_microbatch")
     parser.add_argument("--rows", type=int, default=120_000)
@@ -59,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     # the serve follower's run: the same command with WORKBENCH_TEST_SCOPE=batch (FOLLOWER_ENV)
     forms = {"follower": {TEST_SCOPE_ENV: "batch"}, "daily": {TEST_SCOPE_ENV: ""}}
     times: dict[str, list[float]] = {}
+    models: dict[str, list[float]] = {}
+    tests: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as work, temporary_cluster("bench-bronze-") as cluster:
         server = BenchServer(cluster)
         server.create_database(DB)
@@ -80,25 +94,27 @@ def main(argv: list[str] | None = None) -> int:
         for repeat in range(args.repeats):
             for form, form_env in forms.items():
                 run_env = {**env, **form_env}
-                times.setdefault(f"{form}, nothing new", []).append(
-                    run_measured(daily, env=run_env, log=log).seconds
-                )
+                name = f"{form}, nothing new"
+                times.setdefault(name, []).append(run_measured(daily, env=run_env, log=log).seconds)
+                _node_seconds(Path(work), name, models, tests)
                 with server.connect(DB) as conn:
                     tag = f"new{repeat}{form}"
                     conn.execute(INSERT, {"tag": tag, "ago": "0 s", "step": "1 ms", "count": 1000})
                 time.sleep(1)
-                times.setdefault(f"{form}, 1,000 new", []).append(
-                    run_measured(daily, env=run_env, log=log).seconds
-                )
+                name = f"{form}, 1,000 new"
+                times.setdefault(name, []).append(run_measured(daily, env=run_env, log=log).seconds)
+                _node_seconds(Path(work), name, models, tests)
         with server.connect(DB) as conn:
             row = conn.execute("select count(*) from bronze.bronze_transactions").fetchone()
     project = args.project_dir or "dbt/"
     print(f"bronze rows at the end: {row[0] if row else '?'}; project: {project}")
-    print("| run | min | median | max |\n|---|---|---|---|")
+    print("| run | wall min | wall median | wall max | models (median) | tests (median) |")
+    print("|---|---|---|---|---|---|")
     for name, values in times.items():
         print(
             f"| {name} | {min(values):.1f} s | {statistics.median(values):.1f} s"
-            f" | {max(values):.1f} s |"
+            f" | {max(values):.1f} s | {statistics.median(models[name]):.2f} s"
+            f" | {statistics.median(tests[name]):.2f} s |"
         )
     return 0
 
