@@ -3,7 +3,8 @@
 Not one of `make bench`'s ratios: a before/after measurement, printed as a Markdown table.
 A throwaway PostgreSQL; raw.transactions holds `--rows` records landed over the last 30 days
 (payloads shaped like a sale line, generated in SQL: bronze never parses them), vacuumed and
-analyzed as autovacuum would have; the daily job builds bronze once. Then, `--repeats` times, alternating:
+analyzed as autovacuum would have; the daily job builds bronze once. Then, `--repeats` times,
+alternating:
 - `workbench run --layer bronze --force` with nothing new, as the serve follower runs it
   (WORKBENCH_TEST_SCOPE=batch in its environment) and as the daily job does (without it);
 - the same after 1,000 new records landed (not analyzed: autovacuum has not seen them yet).

@@ -8,8 +8,8 @@ run under `EXPLAIN (FORMAT JSON, VERBOSE)`: raw.transactions is read by a (bitma
 shape, `raw_id > (select max ...) or (late window and not exists ...)`, failed it: the
 `not exists` under an `or` cannot become an anti-join, so PostgreSQL ran it as a hashed SubPlan
 over a Seq Scan of all of bronze (and, its bounds being parameters it cannot estimate, guessed a
-third of raw for each arm of the `or`). Run, it reads only the BRIN ranges of the new rows and the window: the BRIN
-ranges the old rows filled are summarized (autosummarize, workbench/ingest/schema.py).
+third of raw for each arm of the `or`). Run, it reads only the BRIN ranges of the new rows and
+the window: the ranges the old rows filled are summarized (autosummarize, ingest/schema.py).
 
 The rows it selects are those of the earlier filter (dbt/macros/not_yet_in_bronze.sql), late
 commits included: tests/reliability/test_properties.py and test_concurrency.py land late.
