@@ -102,15 +102,24 @@ def _compiled_test(workdir: Path, prefix: str) -> str:
     return path.read_text()
 
 
-def _seq_scans(db: Database) -> dict[str, int]:
+def _seq_scans(db: Database, column: str = "seq_scan") -> dict[str, int]:
+    """PostgreSQL's per-table counters: sequential scans started, or the rows they read."""
+    assert column in ("seq_scan", "seq_tup_read")
     return {
         f"{schema}.{table}": int(count)
         for schema, table, count in db.rows(
-            "select schemaname, relname, seq_scan from pg_stat_user_tables"
+            f"select schemaname, relname, {column} from pg_stat_user_tables"
             " where (schemaname, relname) in ((%s, %s), (%s, %s))",
             tuple(part for pair in TABLES for part in pair),
         )
     }
+
+
+# Rows a sequential scan may read without having read the table: autovacuum summarizing the
+# BRIN range the new rows opened (raw's BRIN indexes autosummarize) scans that one range of 128
+# pages, and PostgreSQL counts it as a sequential scan (table_beginscan_strat). A whole-table
+# scan reads all 51,000.
+SUMMARIZED_RANGES_ROWS = 2 * 128 * 100
 
 
 def _land(db: Database, tag: str, count: int) -> None:
@@ -123,14 +132,15 @@ def test_the_followers_tests_read_the_batch_and_the_daily_jobs_whole_tables(
 ) -> None:
     db, workdir = bronze
     _land(db, "new", 1_000)
-    before = _seq_scans(db)
+    before = _seq_scans(db, "seq_tup_read")
     code, results = _follower(db, workdir)
     assert code == 0
     time.sleep(1.5)  # the backends have exited; let their last statistics reach the counters
-    after = _seq_scans(db)
+    after = _seq_scans(db, "seq_tup_read")
     assert set(before) == {f"{s}.{t}" for s, t in TABLES}
-    scanned = sorted(name for name in before if after[name] > before[name])
-    assert scanned == [], f"the follower's run scanned {scanned} in full"
+    read = {name: after[name] - before[name] for name in before}
+    scanned = sorted(name for name, rows in read.items() if rows > SUMMARIZED_RANGES_ROWS)
+    assert scanned == [], f"the follower's run scanned {scanned} in full: {read}"
     assert "bronze_loaded_at > '" in _compiled_test(workdir, NOT_NULL_PAYLOAD)
     assert "raw_id = any(array(select raw_id from" in _compiled_test(workdir, UNIQUE)
     assert "raw_id > '" in _compiled_test(workdir, SOURCE_UNIQUE)
