@@ -45,7 +45,7 @@ prereqs: ## check the system packages `make test` needs (names the apt-get line 
 test: setup prereqs tools lint ## prerequisites, lint, then unit + integration tests (throwaway PostgreSQL, real Helm/Prometheus)
 	$(RUN) pytest -q -p no:cacheprovider --ignore=tests/image -n $(TEST_WORKERS) --dist loadfile --durations=20 -rfE
 
-test-fast: setup tools ## the tests that start no server (no PostgreSQL, S3, Pushgateway): about a minute
+test-fast: setup tools ## the tests that start no server (no PostgreSQL, S3, Pushgateway): about 80 s on 2 cores
 	$(RUN) pytest -q -p no:cacheprovider --ignore=tests/image -m "not integration" -n $(TEST_WORKERS) --dist loadfile
 
 lint: setup ## ruff + mypy strict + sqlfluff (dbt models and tests, jinja templater: .sqlfluff)
