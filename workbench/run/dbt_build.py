@@ -21,20 +21,28 @@ StartCallback = Callable[[int], None]
 NodeStartCallback = Callable[[], None]
 
 
-def build_args(params: RunParams, project_dir: Path) -> list[str]:
-    """dbt CLI arguments: a list handed to dbtRunner, never a shell string."""
-    args = ["build", *common_args(project_dir)]
+def selection_args(params: RunParams) -> list[str]:
+    """Which nodes the run selects: the layer's selector, or --select/--exclude replacing it."""
+    args: list[str] = []
     if params.select is None and params.exclude is None:
         args += ["--selector", params.layer]
     if params.select is not None:
         args += ["--select", params.select]
     if params.exclude is not None:
         args += ["--exclude", params.exclude]
+    return args
+
+
+def vars_args(params: RunParams) -> list[str]:
+    return ["--vars", json.dumps(dict(params.vars))] if params.vars else []
+
+
+def build_args(params: RunParams, project_dir: Path) -> list[str]:
+    """dbt CLI arguments: a list handed to dbtRunner, never a shell string."""
+    args = ["build", *common_args(project_dir), *selection_args(params)]
     if params.full_refresh:
         args.append("--full-refresh")
-    if params.vars:
-        args += ["--vars", json.dumps(dict(params.vars))]
-    return args
+    return [*args, *vars_args(params)]
 
 
 def retry_args(project_dir: Path) -> list[str]:

@@ -28,6 +28,7 @@ import structlog
 
 from workbench.dbt_cli import common_args, invoke
 from workbench.params import RunParams
+from workbench.run.dbt_build import selection_args, vars_args
 
 log = structlog.get_logger("workbench.run")
 
@@ -42,15 +43,7 @@ def build_resource_types() -> list[str]:
 def list_args(params: RunParams, project_dir: Path) -> list[str]:
     """`dbt ls` with the selection of build_args (dbt_build.py): same selector, select, exclude
     and vars; --full-refresh changes what runs, not which nodes, and ls does not take it."""
-    args = ["ls", *common_args(project_dir)]
-    if params.select is None and params.exclude is None:
-        args += ["--selector", params.layer]
-    if params.select is not None:
-        args += ["--select", params.select]
-    if params.exclude is not None:
-        args += ["--exclude", params.exclude]
-    if params.vars:
-        args += ["--vars", json.dumps(dict(params.vars))]
+    args = ["ls", *common_args(project_dir), *selection_args(params), *vars_args(params)]
     args += ["--resource-type", *build_resource_types()]
     return [*args, "--output", "json", "--output-keys", "unique_id", "resource_type", "config"]
 
