@@ -8,10 +8,10 @@ FOLLOWER_ENV) and as the daily CronWorkflow runs it (the same command without it
   bronze.bronze_transactions (PostgreSQL's own counters, pg_stat_user_tables): its tests read
   the rows it wrote (`bronze_loaded_at > ...`), the source tests the raw rows bronze is about
   to read (`raw_id > ...`); the daily job's tests scan whole tables;
-- a bad row in the batch still fails the follower's run: a row appended twice (its raw_id
-  repeats an old row's: `unique` looks its batch's keys up in the whole table) and a missing
-  payload;
-- a defect in an old row is outside the batch: the follower stays green, the daily job fails.
+- a row appended twice in the batch (its raw_id repeats an old row's: `unique` looks its
+  batch's keys up in the whole table) fails the follower's run; a null is refused by bronze's
+  own NOT NULL constraints (the ensure_not_null post-hook), not left for a test to find;
+- an old duplicate is outside the batch: the follower stays green, the daily job fails.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from tests.dbt_support import run_results
@@ -40,8 +41,6 @@ pytestmark = pytest.mark.integration
 
 TABLES = (("raw", "transactions"), ("bronze", "bronze_transactions"))
 UNIQUE = "test.scout_retail.unique_bronze_transactions_raw_id"
-NOT_NULL_PAYLOAD = "test.scout_retail.not_null_bronze_transactions_payload"
-NOT_NULL_FILE = "test.scout_retail.not_null_bronze_transactions_source_file"
 SOURCE_UNIQUE = "test.scout_retail.source_unique_raw_transactions_raw_id"
 INSERT = """
 insert into raw.transactions
@@ -147,8 +146,8 @@ def test_the_followers_tests_read_the_batch_and_the_daily_jobs_whole_tables(
     read = {name: after[name] - before[name] for name in before}
     scanned = sorted(name for name, rows in read.items() if rows > SUMMARIZED_RANGES_ROWS)
     assert scanned == [], f"the follower's run scanned {scanned} in full: {read}"
-    assert "bronze_loaded_at > '" in _compiled_test(workdir, NOT_NULL_PAYLOAD)
     assert "raw_id = any(array(select raw_id from" in _compiled_test(workdir, UNIQUE)
+    assert "bronze_loaded_at > '" in _compiled_test(workdir, UNIQUE)
     assert "raw_id > '" in _compiled_test(workdir, SOURCE_UNIQUE)
     assert all(r["status"] in ("pass", "success") for r in results.values()), results
 
@@ -160,54 +159,71 @@ def test_the_followers_tests_read_the_batch_and_the_daily_jobs_whole_tables(
     while not (scanned := [n for n, c in _seq_scans(db).items() if c > before[n]]):
         assert time.monotonic() < deadline, "the daily job's tests read whole tables"
         time.sleep(0.2)
-    assert "bronze_loaded_at" not in _compiled_test(workdir, NOT_NULL_PAYLOAD)
+    assert "bronze_loaded_at" not in _compiled_test(workdir, UNIQUE)
 
 
 def test_a_bad_row_in_the_batch_fails_the_followers_run(bronze: tuple[Database, Path]) -> None:
     db, workdir = bronze
     with db.connect() as conn:
-        # bronze appending an old raw row a second time, and a row without its payload
+        # bronze appending an old raw row a second time
         conn.execute(
             "insert into bronze.bronze_transactions"
             " select raw_id, payload, source, source_file, source_row, batch_id, payload_sha256,"
             " ingested_at, now() from bronze.bronze_transactions where raw_id = 1"
         )
-        conn.execute(
-            "insert into bronze.bronze_transactions"
-            " select raw_id + 1000000, null, source, source_file, source_row, batch_id,"
-            " payload_sha256, ingested_at, now() from bronze.bronze_transactions where raw_id = 2"
-        )
     code, results = _follower(db, workdir)
     assert code == 1
     assert _failures(results, UNIQUE) == 1
-    assert _failures(results, NOT_NULL_PAYLOAD) == 1
     # a failing test keeps its batch: still red until the rows are fixed
     code, results = _follower(db, workdir)
     assert code == 1
     assert _failures(results, UNIQUE) == 1
     with db.connect() as conn:
         conn.execute(
-            "delete from bronze.bronze_transactions"
-            " where raw_id > 1000000 or (raw_id = 1 and bronze_loaded_at = (select"
-            " max(bronze_loaded_at) from bronze.bronze_transactions where raw_id = 1))"
+            "delete from bronze.bronze_transactions where raw_id = 1 and bronze_loaded_at ="
+            " (select max(bronze_loaded_at) from bronze.bronze_transactions where raw_id = 1)"
         )
     code, _ = _follower(db, workdir)
     assert code == 0
 
 
+def test_bronze_refuses_a_null_in_every_column(bronze: tuple[Database, Path]) -> None:
+    db, _ = bronze
+    columns = [
+        name
+        for (name,) in db.rows(
+            "select attname from pg_attribute where attnum > 0 and not attisdropped"
+            " and attrelid = 'bronze.bronze_transactions'::regclass"
+        )
+    ]
+    assert "payload" in columns and "bronze_loaded_at" in columns
+    with db.connect() as conn:
+        for column in columns:
+            with pytest.raises(psycopg.errors.NotNullViolation), conn.transaction():
+                conn.execute(
+                    f"update bronze.bronze_transactions set {column} = null where raw_id = 2"
+                )
+
+
 def test_an_old_bad_row_is_the_daily_jobs_to_find(bronze: tuple[Database, Path]) -> None:
     db, workdir = bronze
     with db.connect() as conn:
-        conn.execute("update bronze.bronze_transactions set source_file = null where raw_id = 3")
+        # an old row appended twice long ago: neither copy is in a follower's batch
+        conn.execute(
+            "insert into bronze.bronze_transactions"
+            " select raw_id, payload, source, source_file, source_row, batch_id, payload_sha256,"
+            " ingested_at, bronze_loaded_at from bronze.bronze_transactions where raw_id = 3"
+        )
     try:
         code, results = _follower(db, workdir)
         assert code == 0
-        assert _failures(results, NOT_NULL_FILE) == 0
+        assert _failures(results, UNIQUE) == 0
         code, results = _daily(db, workdir)
         assert code == 1
-        assert _failures(results, NOT_NULL_FILE) == 1
+        assert _failures(results, UNIQUE) == 1
     finally:
         with db.connect() as conn:
             conn.execute(
-                "update bronze.bronze_transactions set source_file = 'old' where raw_id = 3"
+                "delete from bronze.bronze_transactions where ctid = (select max(ctid)"
+                " from bronze.bronze_transactions where raw_id = 3)"
             )
