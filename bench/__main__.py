@@ -15,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 
 from bench import (
+    bronze_microbatch,
     embed,
     embed_platinum,
     full_refresh,
@@ -23,6 +24,7 @@ from bench import (
     ingest,
     overhead,
     serve,
+    serve_realtime,
     startup,
     transform,
 )
@@ -44,6 +46,8 @@ BENCHES: dict[str, ModuleType] = {
         embed,
         embed_platinum,
         serve,
+        bronze_microbatch,
+        serve_realtime,
     )
 }
 

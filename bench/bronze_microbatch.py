@@ -1,126 +1,104 @@
-"""`python -m bench.bronze_microbatch`: what one bronze micro-batch costs (issue 17).
+"""A bronze micro-batch, as the serve follower runs it, costs what its batch costs (issue 17).
 
-Not one of `make bench`'s ratios: a before/after measurement, printed as a Markdown table.
-A throwaway PostgreSQL; raw.transactions holds `--rows` records landed over the last 30 days
-(payloads shaped like a sale line, generated in SQL: bronze never parses them), vacuumed and
-analyzed as autovacuum would have; the daily job builds bronze once. Then, `--repeats` times,
-alternating:
-- `workbench run --layer bronze --force` with nothing new, as the serve follower runs it
-  (WORKBENCH_TEST_SCOPE=batch in its environment) and as the daily job does (without it);
-- the same after 1,000 new records landed (not analyzed: autovacuum has not seen them yet).
-Wall-clock seconds of the child process (start to exit: lock, dbt start-up, models, tests,
-history). `--project-dir DIR` measures another copy of the dbt project (e.g. an older one:
-`git archive main dbt | tar -x -C /tmp/before`); the follower form then only differs if that
-project reads WORKBENCH_TEST_SCOPE.
+A throwaway PostgreSQL with two databases whose raw.transactions hold `scale` and `scale / 10`
+records landed over the last 30 days (bench.raw_landing: shaped like sale lines, generated in
+SQL); the daily bronze job builds bronze once in each. Then, `repeats` times, alternating:
+1,000 new records land in each and the follower's own command runs (workbench.serve.follower:
+`workbench run --layer bronze --lock-timeout 0` with WORKBENCH_TEST_SCOPE=batch). Candidate:
+the run with `scale` in bronze; baseline: the same batch with a tenth of it. The ratio is what
+the table's size adds (target <= 1.25x: the batch, not the table, sets the cost). After the
+repeats, batches of 10,000 and 100,000 show what the batch's size adds. Wall-clock seconds of
+the child process: lock, dbt start-up, models, tests, history.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import statistics
-import sys
-import tempfile
-import time
 from pathlib import Path
 
-from bench.cluster import BenchServer
-from bench.proc import run_measured, venv_bin
-from tests.pgcluster import temporary_cluster
-from workbench.contract import TEST_SCOPE_ENV
-from workbench.ingest.schema import ensure_raw_schema
+from bench.cluster import BenchServer, throwaway_server
+from bench.context import BenchContext
+from bench.proc import run_measured
+from bench.raw_landing import fill_raw, land_new
+from bench.results import BenchResult, Side
+from bench.stats import series
+from workbench.serve.follower import FOLLOWER_ENV, bronze_command
 
-INSERT = """
-insert into raw.transactions
-    (payload, source, source_file, source_row, batch_id, payload_sha256, ingested_at)
-select jsonb_build_object(
-           'transaction_id', %(tag)s || '-' || g, 'transaction_date', '2026-11-01',
-           'store_id', 'S' || g %% 40, 'product_id', 'P' || g %% 800, 'basket_id', 'B' || g / 3,
-           'category', 'Snacks', 'quantity', 2, 'unit_price', '18.50', 'amount', 37.0,
-           'payment_method', 'cash', 'status', 'completed', 'customer_id', 'C' || g %% 5000),
-       'jsonl', %(tag)s, g, %(tag)s, md5(%(tag)s || g),
-       now() - %(ago)s::interval + g * %(step)s::interval
-from generate_series(1, %(count)s) as g
-"""
-DB = "bronze_microbatch"
+NAME = "bronze_microbatch"
+TITLE = "Bronze micro-batch of 1,000 (serve follower's run): full-size table vs a tenth"
+TARGET = 1.25
+BATCH = 1_000
+GROWTH = (10_000, 100_000)
+ABSOLUTE_TARGET_SECONDS = 5.0
 
 
-def _command(*extra: str) -> list[str]:
-    workbench = venv_bin("workbench")
-    return [workbench, "run", "--layer", "bronze", "--force", "--log-format", "json", *extra]
+class _Bronze:
+    """One database: raw filled, bronze built by the daily job; follower runs measured."""
+
+    def __init__(
+        self, ctx: BenchContext, server: BenchServer, dbname: str, rows: int, run_dir: Path
+    ) -> None:
+        self.server = server
+        self.dbname = dbname
+        self.dir = run_dir / dbname
+        self.env = ctx.child_env(server.env(dbname), self.dir)
+        self.log = self.dir / "runs.log"
+        server.create_database(dbname)
+        fill_raw(server, dbname, rows)
+        daily = {**self.env, **{key: "" for key in FOLLOWER_ENV}}
+        run_measured([*bronze_command(), "--force"], env=daily, log=self.log)
+
+    def follower_run(self, tag: str, count: int) -> tuple[float, float]:
+        """(wall seconds, dbt's own seconds in tests) of the follower's run after `count` new."""
+        land_new(self.server, self.dbname, tag, count)
+        seconds = run_measured(bronze_command(), env={**self.env, **FOLLOWER_ENV}, log=self.log)
+        results = json.loads((self.dir / "target" / "run_results.json").read_text())["results"]
+        if not any(r["unique_id"].startswith("model.") for r in results):
+            raise RuntimeError(f"the follower built nothing after {count} new; see {self.log}")
+        tests = sum(r["execution_time"] for r in results if r["unique_id"].startswith("test."))
+        return seconds.seconds, tests
+
+    def bronze_rows(self) -> int:
+        count = "select count(*) from bronze.bronze_transactions"
+        return int(self.server.scalar(self.dbname, count))
 
 
-def _node_seconds(
-    work: Path, name: str, models: dict[str, list[float]], tests: dict[str, list[float]]
-) -> None:
-    """Sum of dbt's own execution times of the run's models and of its tests (run_results)."""
-    results = json.loads((work / "target" / "run_results.json").read_text())["results"]
-    for kind, into in (("model.", models), ("test.", tests)):
-        into.setdefault(name, []).append(
-            sum(r["execution_time"] for r in results if r["unique_id"].startswith(kind))
-        )
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.bronze_microbatch")
-    parser.add_argument("--rows", type=int, default=120_000)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--project-dir", type=Path, default=None)
-    args = parser.parse_args(argv)
-    daily = _command()
-    # the serve follower's run: the same command with WORKBENCH_TEST_SCOPE=batch (FOLLOWER_ENV)
-    forms = {"follower": {TEST_SCOPE_ENV: "batch"}, "daily": {TEST_SCOPE_ENV: ""}}
-    times: dict[str, list[float]] = {}
-    models: dict[str, list[float]] = {}
-    tests: dict[str, list[float]] = {}
-    with tempfile.TemporaryDirectory() as work, temporary_cluster("bench-bronze-") as cluster:
-        server = BenchServer(cluster)
-        server.create_database(DB)
-        env = {
-            **os.environ,
-            **server.env(DB),
-            "DBT_TARGET_PATH": f"{work}/target",
-            "DBT_LOG_PATH": f"{work}/logs",
-        }
-        if args.project_dir is not None:
-            env["DBT_PROJECT_DIR"] = str(args.project_dir.resolve())
-        log = Path(work) / "bench.log"
-        with server.connect(DB) as conn:
-            ensure_raw_schema(conn)
-            step = f"{30 * 86400 / max(args.rows, 1):.3f} s"
-            conn.execute(INSERT, {"tag": "old", "ago": "30 days", "step": step, "count": args.rows})
-            # as autovacuum leaves an insert-only table (20 % more rows trigger it): vacuumed,
-            # its BRIN ranges summarized, analyzed
-            conn.execute("vacuum (analyze) raw.transactions")
-        run_measured(daily, env=env, log=log)
-        for repeat in range(args.repeats):
-            for form, form_env in forms.items():
-                run_env = {**env, **form_env}
-                name = f"{form}, nothing new"
-                times.setdefault(name, []).append(run_measured(daily, env=run_env, log=log).seconds)
-                _node_seconds(Path(work), name, models, tests)
-                with server.connect(DB) as conn:
-                    tag = f"new{repeat}{form}"
-                    conn.execute(INSERT, {"tag": tag, "ago": "0 s", "step": "1 ms", "count": 1000})
-                time.sleep(1)
-                name = f"{form}, 1,000 new"
-                times.setdefault(name, []).append(run_measured(daily, env=run_env, log=log).seconds)
-                _node_seconds(Path(work), name, models, tests)
-        with server.connect(DB) as conn:
-            row = conn.execute("select count(*) from bronze.bronze_transactions").fetchone()
-    project = args.project_dir or "dbt/"
-    print(f"bronze rows at the end: {row[0] if row else '?'}; project: {project}")
-    print("| run | wall min | wall median | wall max | models (median) | tests (median) |")
-    print("|---|---|---|---|---|---|")
-    for name, values in times.items():
-        print(
-            f"| {name} | {min(values):.1f} s | {statistics.median(values):.1f} s"
-            f" | {max(values):.1f} s | {statistics.median(models[name]):.2f} s"
-            f" | {statistics.median(tests[name]):.2f} s |"
-        )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def run(ctx: BenchContext) -> BenchResult:
+    result = BenchResult(
+        name=NAME, title=TITLE, scale=ctx.scale, target=TARGET, target_text=f"<= {TARGET}x"
+    )
+    run_dir = ctx.fresh_run_dir(NAME)
+    small_rows = max(ctx.scale // 10, BATCH)
+    candidate: list[float] = []
+    baseline: list[float] = []
+    candidate_tests: list[float] = []
+    growth: dict[str, float] = {}
+    with throwaway_server(ctx.workdir, NAME) as server:
+        big = _Bronze(ctx, server, "big", ctx.scale, run_dir)
+        small = _Bronze(ctx, server, "small", small_rows, run_dir)
+        for repeat in range(ctx.repeats):
+            seconds, tests = big.follower_run(f"new{repeat}", BATCH)
+            candidate.append(seconds)
+            candidate_tests.append(tests)
+            baseline.append(small.follower_run(f"new{repeat}", BATCH)[0])
+        for count in GROWTH:
+            growth[f"{count:,} new"] = round(big.follower_run(f"grow{count}", count)[0], 2)
+        rows_at_end = big.bronze_rows()
+    command = "workbench run --layer bronze --lock-timeout 0, WORKBENCH_TEST_SCOPE=batch"
+    result.candidate = Side(f"{BATCH:,} new, {ctx.scale:,} in bronze", command, series(candidate))
+    result.baseline = Side(f"{BATCH:,} new, {small_rows:,} in bronze", command, series(baseline))
+    median = result.candidate.seconds.median
+    result.extra = {
+        f"headline_micro_batch_of_{BATCH}_with_{ctx.scale}_in_bronze_seconds": round(median, 2),
+        "absolute_target_seconds": ABSOLUTE_TARGET_SECONDS,
+        "meets_absolute_target": median <= ABSOLUTE_TARGET_SECONDS,
+        "candidate_dbt_test_seconds": series(candidate_tests).as_dict(),
+        f"batch_growth_with_{ctx.scale}_in_bronze_seconds": growth,
+        "bronze_rows_at_end": rows_at_end,
+    }
+    result.notes.append(
+        "Each run is the serve follower's own command in a child process (a new Python, dbt's "
+        "start-up, 2 models and their batch-scoped tests, the run's history); the records are "
+        "landed in SQL, so only the bronze run is timed."
+    )
+    return result
