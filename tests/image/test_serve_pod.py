@@ -37,6 +37,8 @@ TOKEN = "pod-test-token-6f1c"  # noqa: S105 - the test's own Secret value
 TOKEN_SECRET = "dbt-workbench-ingest-token"  # noqa: S105 - the chart's default Secret name
 # The follower's documented bound (docs/ingest-api.md): debounce + two bronze runs.
 BRONZE_WITHIN_SECONDS = 120.0
+# A small body limit (the chart's serve.maxBodyBytes), so a 413 costs a few kilobytes.
+MAX_BODY_BYTES = 4096
 
 
 @dataclass
@@ -47,6 +49,13 @@ class ServePod:
     grace_seconds: int
     deployment: dict[str, Any]
 
+    @property
+    def max_body_bytes(self) -> int:
+        """The limit the rendered container's environment gives the service."""
+        (container,) = self.deployment["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        return int(env["WORKBENCH_SERVE_MAX_BODY_BYTES"])
+
     def rows(self, statement: str, *params: object) -> list[tuple[Any, ...]]:
         with connect(self.db) as conn:
             return conn.execute(statement, params or None).fetchall()
@@ -55,7 +64,11 @@ class ServePod:
 def _deployment(port: int) -> dict[str, Any]:
     docs = render_chart(
         {"image.repository": IMAGE_REPOSITORY, "image.tag": IMAGE_TAG},
-        typed={"serve.enabled": "true", "serve.port": str(port)},
+        typed={
+            "serve.enabled": "true",
+            "serve.port": str(port),
+            "serve.maxBodyBytes": str(MAX_BODY_BYTES),
+        },
     )
     (found,) = [d for d in docs if d["kind"] == "Deployment"]
     return found
@@ -110,6 +123,9 @@ def _exercise(pod: ServePod) -> dict[str, Any]:
         answers["no_token"] = client.post(
             "/v1/transactions", content=body, headers={"Content-Type": "application/x-ndjson"}
         )
+        line = b'{"transaction_id": "POD-BIG", "amount": "1.00"}\n'
+        oversized = line * (pod.max_body_bytes // len(line) + 1)
+        answers["too_large"] = client.post("/v1/transactions", content=oversized, headers=auth)
         keyed = {**auth, "Idempotency-Key": "pod-sale-1"}
         answers["first"] = client.post("/v1/transactions", content=body, headers=keyed)
         answers["again"] = client.post("/v1/transactions", content=body, headers=keyed)
@@ -140,6 +156,16 @@ def test_the_pod_is_ready_and_refuses_a_request_without_the_token(
     _, answers, _ = stopped_serve
     assert answers["healthz"] == 200
     assert answers["no_token"].status_code == 401
+
+
+def test_a_body_over_the_charts_limit_is_refused_413_and_lands_nothing(
+    stopped_serve: tuple[ServePod, dict[str, Any], PodRun],
+) -> None:
+    pod, answers, _ = stopped_serve
+    assert pod.max_body_bytes == MAX_BODY_BYTES
+    assert answers["too_large"].status_code == 413, answers["too_large"].text
+    landed = "select count(*) from raw.transactions where payload->>'transaction_id' = 'POD-BIG'"
+    assert pod.rows(landed) == [(0,)]
 
 
 def test_records_land_once_with_their_rejected_line_kept(
