@@ -14,24 +14,18 @@ landing (acknowledged = committed in raw), not the bronze run.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 from bench.cluster import BenchServer, throwaway_server
 from bench.context import BenchContext
 from bench.dataset import clean_copy, dataset
 from bench.proc import BenchStepError, Measured, run_measured
 from bench.results import BenchResult, Side
+from bench.service import TOKEN, Service
 from bench.stats import series
-from tests.pgcluster import free_port
 
 NAME = "serve"
 TITLE = "HTTP landing (workbench serve, NDJSON POSTs of 1,000) vs workbench ingest"
@@ -45,43 +39,8 @@ LOAD_SECONDS = 5
 P99_TARGET_MS = 100.0
 # autocannon instances started 1/SLICES s apart at each offered load (min(rate, SLICES)).
 SLICES = 50
-TOKEN = "bench-token-0123456789abcdef"  # noqa: S105 - a throwaway token for a loopback server
 LOAD_DIR = Path(__file__).resolve().parent / "load"
 AUTOCANNON_PACKAGE = LOAD_DIR / "node_modules" / "autocannon" / "package.json"
-
-
-class _Service:
-    """`workbench serve` on a free port against one database; stopped with SIGTERM."""
-
-    def __init__(self, ctx: BenchContext, server: BenchServer, dbname: str, run_dir: Path):
-        env = ctx.child_env(server.env(dbname), run_dir)
-        env["WORKBENCH_INGEST_TOKEN"] = TOKEN
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._log = (run_dir / f"serve-{dbname}.log").open("ab")
-        self.process = subprocess.Popen(
-            [ctx.workbench, "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--no-bronze-follow"],
-            env=env, stdout=self._log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("workbench serve did not become healthy")
-
-    def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=60)
-        self._log.close()
 
 
 def _node() -> str:
@@ -141,7 +100,9 @@ def _http_landing(
 ) -> _Landing:
     """One landing of every line of `files` through autocannon; fails unless all were 202s."""
     server.create_database(dbname)
-    service = _Service(ctx, server, dbname, run_dir)
+    service = Service(
+        ctx, server.env(dbname), run_dir, run_dir / f"serve-{dbname}.log", follow=False
+    )
     try:
         server_cpu = service.cpu_seconds()
         done, summary = _drive(
@@ -203,7 +164,9 @@ def _offered_load(
 
 def _latency(ctx: BenchContext, server: BenchServer, run_dir: Path) -> list[dict[str, Any]]:
     server.create_database("latency")
-    service = _Service(ctx, server, "latency", run_dir)
+    service = Service(
+        ctx, server.env("latency"), run_dir, run_dir / "serve-latency.log", follow=False
+    )
     try:
         # warm: schema, pool, first connections; a failure here is a broken setup, not load
         warm = _offered_load(ctx, run_dir, service.url, 10, "W")
