@@ -34,7 +34,7 @@ BATCH = 1000
 CONCURRENCY = 4
 # Offered single-record POSTs per second, each held for LOAD_SECONDS (whole seconds: autocannon
 # paces each connection in 1 s windows). Open loop: see bench/load/offered_load.mjs.
-OFFERED_LOADS = (25, 50, 100, 200, 300, 400)
+OFFERED_LOADS = (25, 50, 100, 200, 400, 600, 800, 1000, 1500)
 LOAD_SECONDS = 5
 P99_TARGET_MS = 100.0
 # autocannon instances started 1/SLICES s apart at each offered load (min(rate, SLICES)).
