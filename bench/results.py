@@ -90,16 +90,18 @@ def summary_markdown(results_dir: Path) -> str:
     """The table of every bench/results/*.json (whatever run last wrote each of them)."""
     rows = [
         "| benchmark | scale | candidate median (min-max) | baseline median (min-max) "
-        "| ratio | target | meets target |",
-        "|---|---|---|---|---|---|---|",
+        "| ratio | target | meets target | measured (UTC), commit |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     notes: list[str] = []
     for path in sorted(results_dir.glob("*.json")):
         data = json.loads(path.read_text())
+        commit = data.get("machine", {}).get("git_commit", "?")
+        when = f"{str(data.get('measured_at', '?'))[:16]}, {commit}"
         if data.get("status") == "not_measured":
             rows.append(
                 f"| {data['title']} | {data['scale']:,} | not measured | | | "
-                f"{data['target_text']} | - |"
+                f"{data['target_text']} | - | {when} |"
             )
             notes.append(f"- {data['title']}: not measured — {data['not_measured_reason']}")
             continue
@@ -108,7 +110,7 @@ def summary_markdown(results_dir: Path) -> str:
         rows.append(
             f"| {data['title']} | {data['scale']:,} | {_fmt(data['candidate'])} "
             f"| {_fmt(data['baseline'])} | {'-' if ratio is None else f'{ratio:.2f}'} "
-            f"| {data['target_text']} | {verdict} |"
+            f"| {data['target_text']} | {verdict} | {when} |"
         )
         for key, value in data.get("extra", {}).items():
             if key.startswith("headline_"):
@@ -119,8 +121,9 @@ def summary_markdown(results_dir: Path) -> str:
         break
     header = (
         f"Measured on {machine.get('cpu_model', '?')} ({machine.get('cpu_count', '?')} CPUs, "
-        f"{machine.get('memory_gb', '?')} GB), PostgreSQL {machine.get('postgres', '?')}, "
-        f"commit {machine.get('git_commit', '?')}. Times are wall-clock seconds, "
+        f"{machine.get('memory_gb', '?')} GB), PostgreSQL {machine.get('postgres', '?')}; each "
+        "row's date and commit in its last column (a row is whatever run last wrote its JSON). "
+        "Times are wall-clock seconds, "
         "median of the repeats with min-max in parentheses; ratio = candidate median / "
         "baseline median."
     )

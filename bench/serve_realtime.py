@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
+import math
 import statistics
 import threading
 import time
@@ -142,6 +143,7 @@ class BronzeWatch(threading.Thread):
         self._stop_event = threading.Event()
         self.seen: dict[str, float] = {}
         self.rows = 0
+        self.error: BaseException | None = None
 
     def run(self) -> None:
         last: datetime | None = None
@@ -150,7 +152,7 @@ class BronzeWatch(threading.Thread):
                 with self._server.connect(DB) as conn:
                     if last is None:
                         row = conn.execute(
-                            "select coalesce(max(bronze_loaded_at), '-infinity')"
+                            "select coalesce(max(bronze_loaded_at), 'epoch')"
                             " from bronze.bronze_transactions"
                         ).fetchone()
                         last = row[0] if row else None
@@ -168,10 +170,15 @@ class BronzeWatch(threading.Thread):
                         self.rows += len(found)
             except psycopg.OperationalError:
                 self._stop_event.wait(0.5)  # PostgreSQL is down (the fault run): poll again
+            except Exception as error:  # handed to the thread that waits for the records
+                self.error = error
+                return
 
     def wait_for(self, records: set[str], timeout: float) -> bool:
         deadline = time.monotonic() + timeout
         while not records <= self.seen.keys():
+            if self.error is not None:
+                raise RuntimeError(f"the bronze poller failed: {self.error!r}") from self.error
             if time.monotonic() > deadline:
                 return False
             time.sleep(POLL_SECONDS)
@@ -183,8 +190,9 @@ class BronzeWatch(threading.Thread):
 
 
 def _percentile(values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile: the smallest value at or above `fraction` of them."""
     ordered = sorted(values)
-    return ordered[max(0, int(len(ordered) * fraction + 0.5) - 1)]
+    return ordered[max(0, math.ceil(len(ordered) * fraction) - 1)]
 
 
 def _sustained(

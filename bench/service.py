@@ -42,14 +42,17 @@ class Service:
         argv = [ctx.workbench, "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         if not follow:
             argv.append("--no-bronze-follow")
-        self.process = subprocess.Popen(argv, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            argv, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and self.process.poll() is None:
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return
             except httpx.TransportError:
-                time.sleep(0.1)
+                pass
+            time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"workbench serve did not become healthy; see {log}")
 
@@ -62,11 +65,18 @@ class Service:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self, timeout: float = 120) -> int:
-        """SIGTERM (the service drains, its follower's run may finish); the exit code."""
+        """SIGTERM (the service drains, its follower's run may finish); the exit code. One
+        that has not exited within `timeout` is killed, its process group with it (the
+        follower's dbt child), so no benchmark leaves a service behind."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=timeout)
-        self._log.close()
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            code = self.process.wait()
+        finally:
+            self._log.close()
         return code
 
 

@@ -187,8 +187,21 @@ def test_a_bad_row_in_the_batch_fails_the_followers_run(bronze: tuple[Database, 
     assert code == 0
 
 
+def _nullable(db: Database, table: str) -> list[str]:
+    return [
+        name
+        for (name,) in db.rows(
+            "select attname from pg_attribute where attnum > 0 and not attisdropped"
+            " and not attnotnull and attrelid = %s::regclass order by attnum",
+            (table,),
+        )
+    ]
+
+
 def test_bronze_refuses_a_null_in_every_column(bronze: tuple[Database, Path]) -> None:
-    db, _ = bronze
+    db, workdir = bronze
+    assert _nullable(db, "bronze.bronze_transactions") == []
+    assert _nullable(db, "bronze.bronze_products") == []
     columns = [
         name
         for (name,) in db.rows(
@@ -203,6 +216,16 @@ def test_bronze_refuses_a_null_in_every_column(bronze: tuple[Database, Path]) ->
                 conn.execute(
                     f"update bronze.bronze_transactions set {column} = null where raw_id = 2"
                 )
+        # a bronze table built before the constraints existed gets them on its next run
+        conn.execute(
+            "alter table bronze.bronze_transactions"
+            " alter column payload drop not null, alter column bronze_loaded_at drop not null"
+        )
+    assert _nullable(db, "bronze.bronze_transactions") == ["payload", "bronze_loaded_at"]
+    _land(db, "upgrade", 10)
+    code, _ = _follower(db, workdir)
+    assert code == 0
+    assert _nullable(db, "bronze.bronze_transactions") == []
 
 
 def test_an_old_bad_row_is_the_daily_jobs_to_find(bronze: tuple[Database, Path]) -> None:

@@ -1,3 +1,6 @@
+-- the layer's hooks (dbt_project.yml) run first; statistics last, after every index
+{{ config(post_hook=["{{ analyze_after_rebuild() }}"]) }}
+
 with
 
 source as (

@@ -9,6 +9,7 @@
         post_hook=[
             "{{ ensure_index(this, ['left(' ~ json_text('payload', 'transaction_id') ~ ', 64)'], name='transaction_key') }}",
             "{{ drop_index_named(this, 'transaction_id') }}",
+            "{{ analyze_after_rebuild() }}",
         ]
     )
 }}
