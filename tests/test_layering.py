@@ -21,6 +21,7 @@ RANKS: dict[str, int] = {
     "config": 1,
     "exit_codes": 1,
     "signals": 1,
+    "retry": 1,  # waits between attempts at an HTTP peer: standard library only
     "db": 2,
     "params": 2,
     "dbt_cli": 2,

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.embed.provider import EmbedError, Vector, configuration_error, transient_error
+from workbench.retry import backoff_seconds, retry_after_seconds
 
 DEFAULT_BATCH_SIZE = 128
 DEFAULT_TIMEOUT_SECONDS = 60.0
@@ -144,14 +145,15 @@ class OpenAIEmbedder:
         text = f"{self._endpoint.url} answered HTTP {error.code}: {message}"
         if error.code == 429 or error.code >= 500:
             retry_after = error.headers.get("Retry-After", "") if error.headers else ""
-            return transient_error(text, retry_after=_seconds(retry_after))
+            return transient_error(text, retry_after=retry_after_seconds(retry_after))
         return configuration_error(text)
 
     @staticmethod
     def _backoff(attempt: int, last: EmbedError | None) -> float:
-        if last is not None and last.retry_after is not None:
-            return min(last.retry_after, _MAX_BACKOFF_SECONDS)
-        return float(min(_FIRST_BACKOFF_SECONDS * 2 ** (attempt - 1), _MAX_BACKOFF_SECONDS))
+        retry_after = None if last is None else last.retry_after
+        return backoff_seconds(
+            attempt - 1, retry_after, base=_FIRST_BACKOFF_SECONDS, cap=_MAX_BACKOFF_SECONDS
+        )
 
 
 def _error_message(error: urllib.error.HTTPError) -> str:
@@ -170,11 +172,3 @@ def _error_message(error: urllib.error.HTTPError) -> str:
     if isinstance(detail, str):
         return detail
     return body[:200]
-
-
-def _seconds(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if value >= 0 else None

@@ -19,14 +19,11 @@ means the file went away after the listing; other 4xx are a person's to fix.
 
 from __future__ import annotations
 
-import email.utils
 import io
 import json
-import random
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from workbench.config import ConfigError
@@ -38,6 +35,7 @@ from workbench.contract import (
 )
 from workbench.ingest.globs import glob_regex
 from workbench.ingest.sources import Source, SourceError, SourceGone, StreamingRaw, format_of
+from workbench.retry import backoff_seconds, retry_after_seconds
 
 SCHEME = "gdrive://"
 SCOPES = ("https://www.googleapis.com/auth/drive.readonly",)
@@ -178,25 +176,12 @@ def _retryable(status: int, reason: str | None) -> bool:
 
 
 def _backoff(attempt: int, retry_after: str | None) -> float:
-    """Retry-After when the server sends one (seconds or an HTTP date), else 2^attempt seconds
-    plus up to a second of jitter; never more than _BACKOFF_MAX_SECONDS."""
-    if retry_after:
-        wait = _retry_after_seconds(retry_after)
-        if wait is not None:
-            return min(max(wait, 0.0), _BACKOFF_MAX_SECONDS)
-    jitter = random.random()  # noqa: S311 - spreading retries, not a secret
-    exponential: float = _BACKOFF_BASE_SECONDS * 2.0**attempt
-    return min(exponential + jitter, _BACKOFF_MAX_SECONDS)
-
-
-def _retry_after_seconds(value: str) -> float | None:
-    if value.strip().isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return (when - datetime.now(UTC)).total_seconds()
+    return backoff_seconds(
+        attempt,
+        retry_after_seconds(retry_after),
+        base=_BACKOFF_BASE_SECONDS,
+        cap=_BACKOFF_MAX_SECONDS,
+    )
 
 
 def drive_client(env: Mapping[str, str]) -> DriveClient:
