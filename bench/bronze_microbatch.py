@@ -19,7 +19,7 @@ from pathlib import Path
 from bench.cluster import BenchServer, throwaway_server
 from bench.context import BenchContext
 from bench.proc import run_measured
-from bench.raw_landing import fill_raw, land_new
+from bench.raw_landing import build_bronze_daily, fill_raw, land_new
 from bench.results import BenchResult, Side
 from bench.stats import series
 from workbench.serve.follower import FOLLOWER_ENV, bronze_command
@@ -45,8 +45,7 @@ class _Bronze:
         self.log = self.dir / "runs.log"
         server.create_database(dbname)
         fill_raw(server, dbname, rows)
-        daily = {**self.env, **{key: "" for key in FOLLOWER_ENV}}
-        run_measured([*bronze_command(), "--force"], env=daily, log=self.log)
+        build_bronze_daily(self.env, self.log)
 
     def follower_run(self, tag: str, count: int) -> tuple[float, float]:
         """(wall seconds, dbt's own seconds in tests) of the follower's run after `count` new."""

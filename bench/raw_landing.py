@@ -1,10 +1,16 @@
 """Raw landings generated in SQL for the bronze benchmarks: records shaped like a sale line
-(bronze never parses them), as many as asked, without files or HTTP in the way."""
+(bronze never parses them), as many as asked, without files or HTTP in the way; and the daily
+bronze job that builds bronze from them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+
 from bench.cluster import BenchServer
+from bench.proc import run_measured
 from workbench.ingest.schema import ensure_raw_schema
+from workbench.serve.follower import FOLLOWER_ENV, bronze_command
 
 _INSERT = """
 insert into raw.transactions
@@ -34,3 +40,10 @@ def land_new(server: BenchServer, dbname: str, tag: str, count: int) -> None:
     """`count` records landed just now (not analyzed: autovacuum has not seen them yet)."""
     with server.connect(dbname) as conn:
         conn.execute(_INSERT, {"tag": tag, "ago": "0 s", "step": "1 ms", "count": count})
+
+
+def build_bronze_daily(env: Mapping[str, str], log: Path) -> None:
+    """Bronze built as the daily job builds it: the follower's command without its batch scope
+    (whole-table tests), forced."""
+    daily = {**env, **{key: "" for key in FOLLOWER_ENV}}
+    run_measured([*bronze_command(), "--force"], env=daily, log=log)

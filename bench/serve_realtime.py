@@ -40,13 +40,12 @@ import psycopg
 
 from bench.cluster import BenchServer, throwaway_server
 from bench.context import BenchContext
-from bench.proc import run_measured
-from bench.raw_landing import fill_raw
+from bench.raw_landing import build_bronze_daily, fill_raw
 from bench.results import BenchResult, Side
 from bench.service import Service, log_events
 from bench.stats import series
 from workbench.contract import SERVE_BRONZE_DEBOUNCE_SECONDS
-from workbench.serve.follower import FOLLOWER_ENV, bronze_command
+from workbench.retry import retry_after_seconds
 
 NAME = "serve_realtime"
 TITLE = "Acknowledged -> in bronze under sustained load (workbench serve + follower)"
@@ -101,7 +100,8 @@ async def _post_until_acknowledged(
             return
         if answer.status_code not in (409, 503):
             raise RuntimeError(f"POST answered {answer.status_code}: {answer.text[:200]}")
-        await asyncio.sleep(min(float(answer.headers.get("Retry-After", "1")), 5.0))
+        wait = retry_after_seconds(answer.headers.get("Retry-After"))
+        await asyncio.sleep(min(1.0 if wait is None else wait, 5.0))
     tally.gave_up += 1
 
 
@@ -316,8 +316,7 @@ def run(ctx: BenchContext) -> BenchResult:
     with throwaway_server(ctx.workdir, NAME) as server:
         server.create_database(DB)
         fill_raw(server, DB, ctx.scale)
-        daily = {**ctx.child_env(server.env(DB), run_dir), **{k: "" for k in FOLLOWER_ENV}}
-        run_measured([*bronze_command(), "--force"], env=daily, log=run_dir / "daily.log")
+        build_bronze_daily(ctx.child_env(server.env(DB), run_dir), run_dir / "daily.log")
         loads = [_sustained(ctx, server, run_dir, repeat) for repeat in range(ctx.repeats)]
         faults = [_fault(ctx, server, run_dir, kind) for kind in ("postgres_crash", "sigterm")]
         bronze_rows = int(server.scalar(DB, "select count(*) from bronze.bronze_transactions"))
